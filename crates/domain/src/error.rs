@@ -1,0 +1,127 @@
+//! What can go wrong in a use case, and in a storage port.
+
+use crate::validation::ValidationErrors;
+
+/// The kinds of resource a use case can fail to find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resource {
+    /// An organization.
+    Organization,
+    /// A user.
+    User,
+    /// A role.
+    Role,
+    /// An API key.
+    ApiKey,
+}
+
+impl Resource {
+    /// The lowercase name used in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Organization => "organization",
+            Self::User => "user",
+            Self::Role => "role",
+            Self::ApiKey => "api key",
+        }
+    }
+}
+
+/// Why a use case failed. Front ends map each variant to a status and its [`Error::code`].
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more input fields are invalid.
+    #[error(transparent)]
+    Validation(#[from] ValidationErrors),
+    /// The resource does not exist, is deleted, or is outside the caller's reach (rule 10).
+    #[error("{} not found", .0.name())]
+    NotFound(Resource),
+    /// Another non-deleted user of the organization has this email (rule 1).
+    #[error("a user with this email already exists in the organization")]
+    EmailTaken,
+    /// Another non-deleted user of the organization has this username.
+    #[error("a user with this username already exists in the organization")]
+    UsernameTaken,
+    /// Another organization has this slug.
+    #[error("an organization with this slug already exists")]
+    SlugTaken,
+    /// The organization's seat limit is reached (rule 2).
+    #[error("the organization's seat limit of {limit} is reached")]
+    SeatLimitReached {
+        /// The limit in force.
+        limit: u32,
+    },
+    /// The caller's version is not the current one (rule 9); nothing changed.
+    #[error("the resource was modified: current version is {current}")]
+    VersionMismatch {
+        /// The version the resource has now.
+        current: i64,
+    },
+    /// No valid credential was presented.
+    #[error("missing, unknown, expired or revoked credential")]
+    Unauthenticated,
+    /// The caller may see the resource but not do this to it.
+    #[error("the caller is not allowed to do this")]
+    Forbidden,
+    /// Storage or another port failed unexpectedly; the details are for logs only.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl Error {
+    /// The stable machine code shared by REST (`code`) and gRPC (`ErrorInfo.reason`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation_failed",
+            Self::NotFound(_) => "not_found",
+            Self::EmailTaken => "email_taken",
+            Self::UsernameTaken => "username_taken",
+            Self::SlugTaken => "slug_taken",
+            Self::SeatLimitReached { .. } => "seat_limit_reached",
+            Self::VersionMismatch { .. } => "version_mismatch",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+/// A uniqueness rule the database enforces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unique {
+    /// Email among an organization's non-deleted users.
+    UserEmail,
+    /// Username among an organization's non-deleted users.
+    UserUsername,
+    /// Slug among non-deleted organizations.
+    OrganizationSlug,
+}
+
+/// Why a storage port call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint was violated; adapters MUST map their constraint names here.
+    #[error("unique constraint violated: {0:?}")]
+    Duplicate(Unique),
+    /// Anything else: connection loss, a bug, a timeout.
+    #[error("storage failure")]
+    Other(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    /// Wraps any adapter error as [`StoreError::Other`].
+    pub fn other(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Other(Box::new(e))
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Duplicate(Unique::UserEmail) => Self::EmailTaken,
+            StoreError::Duplicate(Unique::UserUsername) => Self::UsernameTaken,
+            StoreError::Duplicate(Unique::OrganizationSlug) => Self::SlugTaken,
+            StoreError::Other(source) => Self::Internal(source),
+        }
+    }
+}

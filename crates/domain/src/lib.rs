@@ -1,0 +1,54 @@
+//! # roster-domain
+//!
+//! The pure core of Roster, a multi-tenant user-management service: organizations, their
+//! users, roles and API keys, the rules that govern them, the ports storage and other
+//! infrastructure must implement, and the use cases ([`service::Roster`]) that REST, gRPC
+//! and embedders all call. It does no I/O of its own: no async runtime, no SQL, no HTTP.
+//!
+//! ## Embedding
+//!
+//! Bring an implementation of [`ports::Storage`] (Roster ships SQLite and PostgreSQL
+//! adapters, or write your own), a [`hashing::PasswordHasher`], and build the service:
+//!
+//! ```no_run
+//! # async fn demo(storage: std::sync::Arc<dyn roster_domain::ports::Storage>,
+//! #               hasher: std::sync::Arc<dyn roster_domain::hashing::PasswordHasher>)
+//! #               -> Result<(), roster_domain::Error> {
+//! use roster_domain::service::{Roster, Settings};
+//! use roster_domain::organization_input::CreateOrganizationInput;
+//!
+//! let roster = Roster::new(storage, hasher, Settings::default());
+//! let (platform, _secret) = roster.create_platform_key("bootstrap").await?;
+//! let principal = roster.authenticate(_secret.expose()).await?;
+//! let org = roster
+//!     .create_organization(&principal, CreateOrganizationInput {
+//!         slug: Some("acme".into()),
+//!         name: Some("Acme".into()),
+//!         ..Default::default()
+//!     })
+//!     .await?;
+//! # let _ = (platform, org); Ok(()) }
+//! ```
+//!
+//! `crates/domain/examples/` holds a complete program.
+
+pub mod api_key;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod hashing;
+pub mod ids;
+#[cfg(any(test, feature = "mocks"))]
+pub mod mocks;
+pub mod organization;
+pub mod organization_input;
+pub mod page;
+pub mod ports;
+pub mod role;
+pub mod service;
+pub mod user;
+pub mod user_input;
+pub mod validation;
+pub mod values;
+
+pub use error::{Error, StoreError};
