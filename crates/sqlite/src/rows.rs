@@ -1,0 +1,230 @@
+//! Row ↔ domain conversions. Every value read back goes through its domain constructor, so
+//! a row that no longer satisfies the domain's rules is reported rather than trusted.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use std::str::FromStr;
+
+use chrono::{DateTime, Duration, Utc};
+use roster_domain::api_key::{ApiKey, ApiKeyOwner, SecretDigest};
+use roster_domain::error::StoreError;
+use roster_domain::hashing::PasswordHash;
+use roster_domain::ids::{OrgId, RoleId};
+use roster_domain::organization::{OrgStatus, OrgSummary, Organization};
+use roster_domain::role::{Role, RoleKey};
+use roster_domain::user::{User, UserStatus, UserView};
+use roster_domain::values::{
+    Description, DisplayName, DomainName, Email, HttpUrl, KeyName, Locale, Location, Metadata, NamePart, OrgName, Slug,
+    Tags, Username,
+};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Decode, Row, Sqlite, Type};
+
+use crate::error::AdapterError;
+
+/// The organization columns, for a query aliasing `organizations` as `o`.
+pub(crate) const ORG_COLUMNS: &str = "o.id AS id, o.slug AS slug, o.name AS name, o.domain AS domain, \
+     o.description AS description, o.logo_url AS logo_url, o.icon_url AS icon_url, o.parent_id AS parent_id, \
+     o.seat_limit AS seat_limit, o.default_role_id AS default_role_id, \
+     o.invitation_ttl_seconds AS invitation_ttl_seconds, o.status AS status, o.created_by AS created_by, \
+     o.modified_by AS modified_by, o.created_at AS created_at, o.updated_at AS updated_at, o.version AS version";
+
+/// The role columns, for a query aliasing `roles` as `r`.
+pub(crate) const ROLE_COLUMNS: &str = "r.id AS id, r.org_id AS org_id, r.key AS key, r.name AS name, \
+     r.description AS description, r.builtin AS builtin, r.created_at AS created_at";
+
+/// The user columns, for a query aliasing `users` as `u`, with the user's role ids as a
+/// JSON array in id order gathered by a correlated subquery (so a user costs one round
+/// trip). The ordered inner subquery rather than `json_group_array(… ORDER BY …)` keeps it
+/// working on SQLite before 3.44; SQLite never flattens an ordered subquery into an aggregate.
+pub(crate) const USER_COLUMNS: &str = "u.id AS id, u.org_id AS org_id, u.email AS email, u.username AS username, \
+     u.name AS name, u.first_name AS first_name, u.last_name AS last_name, u.location AS location, \
+     u.locale AS locale, u.tags AS tags, u.metadata AS metadata, u.status AS status, \
+     u.password_hash AS password_hash, u.last_login_at AS last_login_at, u.created_at AS created_at, \
+     u.updated_at AS updated_at, u.version AS version, \
+     (SELECT json_group_array(role_id) FROM (SELECT ur.role_id FROM user_roles ur \
+      WHERE ur.org_id = u.org_id AND ur.user_id = u.id ORDER BY ur.role_id)) AS role_ids";
+
+/// The API key columns, for a query aliasing `api_keys` as `k`.
+pub(crate) const KEY_COLUMNS: &str = "k.id AS id, k.org_id AS org_id, k.name AS name, k.prefix AS prefix, \
+     k.digest AS digest, k.created_by AS created_by, k.created_at AS created_at, k.expires_at AS expires_at, \
+     k.revoked_at AS revoked_at";
+
+/// Reads a column as `T`; a missing column or incompatible type is a storage failure.
+fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
+where
+    T: Decode<'r, Sqlite> + Type<Sqlite>,
+{
+    row.try_get(column).map_err(StoreError::other)
+}
+
+/// Wraps a domain constructor's rejection of a stored value.
+fn bad(column: &'static str, reason: impl Display) -> StoreError {
+    AdapterError::BadColumn { column, reason: reason.to_string() }.into()
+}
+
+/// Reads a text column and parses it with `parse`.
+fn parsed<T, E: Display>(
+    row: &SqliteRow,
+    column: &'static str,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> Result<T, StoreError> {
+    let raw: String = get(row, column)?;
+    parse(raw).map_err(|e| bad(column, e))
+}
+
+/// Reads a nullable text column and parses it with `parse` when present.
+fn parsed_opt<T, E: Display>(
+    row: &SqliteRow,
+    column: &'static str,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> Result<Option<T>, StoreError> {
+    let raw: Option<String> = get(row, column)?;
+    raw.map(parse).transpose().map_err(|e| bad(column, e))
+}
+
+/// Reads an id column (hyphenated UUID text).
+fn id<T>(row: &SqliteRow, column: &'static str) -> Result<T, StoreError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    parsed(row, column, |s| s.parse::<T>())
+}
+
+/// Reads a nullable id column.
+fn id_opt<T>(row: &SqliteRow, column: &'static str) -> Result<Option<T>, StoreError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    parsed_opt(row, column, |s| s.parse::<T>())
+}
+
+/// An organization from a row selected with [`ORG_COLUMNS`].
+pub(crate) fn organization(row: &SqliteRow) -> Result<Organization, StoreError> {
+    let seat_limit =
+        get::<Option<i64>>(row, "seat_limit")?.map(u32::try_from).transpose().map_err(|e| bad("seat_limit", e))?;
+    let ttl_seconds: i64 = get(row, "invitation_ttl_seconds")?;
+    let invitation_ttl = Duration::try_seconds(ttl_seconds)
+        .filter(|ttl| *ttl > Duration::zero())
+        .ok_or_else(|| bad("invitation_ttl_seconds", format!("{ttl_seconds} is not a positive duration")))?;
+    Ok(Organization {
+        id: id(row, "id")?,
+        slug: parsed(row, "slug", Slug::parse)?,
+        name: parsed(row, "name", OrgName::parse)?,
+        domain: parsed_opt(row, "domain", DomainName::parse_normalized)?,
+        description: parsed_opt(row, "description", Description::parse)?,
+        logo_url: parsed_opt(row, "logo_url", HttpUrl::parse)?,
+        icon_url: parsed_opt(row, "icon_url", HttpUrl::parse)?,
+        parent_id: id_opt(row, "parent_id")?,
+        seat_limit,
+        default_role_id: id(row, "default_role_id")?,
+        invitation_ttl,
+        status: parsed(row, "status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))?,
+        created_by: get(row, "created_by")?,
+        modified_by: get(row, "modified_by")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        version: get(row, "version")?,
+    })
+}
+
+/// A role from a row selected with [`ROLE_COLUMNS`].
+pub(crate) fn role(row: &SqliteRow) -> Result<Role, StoreError> {
+    Ok(Role {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        key: parsed(row, "key", RoleKey::parse)?,
+        name: get(row, "name")?,
+        description: get(row, "description")?,
+        builtin: get(row, "builtin")?,
+        created_at: get(row, "created_at")?,
+    })
+}
+
+/// A user from a row selected with [`USER_COLUMNS`].
+pub(crate) fn user(row: &SqliteRow) -> Result<User, StoreError> {
+    let tags = parsed(row, "tags", |s| {
+        let raw: Vec<String> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
+        Tags::parse(raw).map_err(|e| e.to_string())
+    })?;
+    let metadata = parsed(row, "metadata", |s| {
+        let raw: BTreeMap<String, String> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
+        Metadata::parse(raw).map_err(|e| e.to_string())
+    })?;
+    let role_ids = parsed(row, "role_ids", |s| {
+        let raw: Vec<String> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
+        raw.iter().map(|r| r.parse::<RoleId>().map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(User {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        email: parsed(row, "email", Email::parse)?,
+        username: parsed(row, "username", Username::parse)?,
+        name: parsed(row, "name", DisplayName::parse)?,
+        first_name: parsed_opt(row, "first_name", NamePart::parse)?,
+        last_name: parsed_opt(row, "last_name", NamePart::parse)?,
+        location: parsed_opt(row, "location", Location::parse)?,
+        locale: parsed_opt(row, "locale", Locale::parse)?,
+        tags,
+        metadata,
+        status: parsed(row, "status", |s| UserStatus::from_name(&s).ok_or("unknown user status"))?,
+        password_hash: get::<Option<String>>(row, "password_hash")?.map(PasswordHash::from_phc),
+        role_ids,
+        last_login_at: get(row, "last_login_at")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        version: get(row, "version")?,
+    })
+}
+
+/// A user with its organization's summary, from a row selected with [`USER_COLUMNS`] plus
+/// `org_slug` and `org_name`.
+pub(crate) fn user_view(row: &SqliteRow) -> Result<UserView, StoreError> {
+    let user = user(row)?;
+    let organization = OrgSummary {
+        id: user.org_id,
+        slug: parsed(row, "org_slug", Slug::parse)?,
+        name: parsed(row, "org_name", OrgName::parse)?,
+    };
+    Ok(UserView { user, organization })
+}
+
+/// An API key from a row selected with [`KEY_COLUMNS`].
+pub(crate) fn api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
+    let digest: Vec<u8> = get(row, "digest")?;
+    let digest = <[u8; 32]>::try_from(digest.as_slice())
+        .map(SecretDigest::from_bytes)
+        .map_err(|_| bad("digest", format!("{} bytes instead of 32", digest.len())))?;
+    let owner = match id_opt::<OrgId>(row, "org_id")? {
+        Some(org) => ApiKeyOwner::Organization(org),
+        None => ApiKeyOwner::Platform,
+    };
+    Ok(ApiKey {
+        id: id(row, "id")?,
+        owner,
+        name: parsed(row, "name", KeyName::parse)?,
+        prefix: get(row, "prefix")?,
+        digest,
+        created_by: get(row, "created_by")?,
+        created_at: get::<DateTime<Utc>>(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        revoked_at: get(row, "revoked_at")?,
+    })
+}
+
+/// The organization status of a key look-up row (`org_status`, from a left join).
+pub(crate) fn org_status(row: &SqliteRow) -> Result<Option<OrgStatus>, StoreError> {
+    parsed_opt(row, "org_status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))
+}
+
+/// Tags as stored: a JSON array of strings.
+pub(crate) fn tags_json(tags: &Tags) -> Result<String, StoreError> {
+    serde_json::to_string(&tags.to_strings()).map_err(StoreError::other)
+}
+
+/// Metadata as stored: a JSON object of strings.
+pub(crate) fn metadata_json(metadata: &Metadata) -> Result<String, StoreError> {
+    serde_json::to_string(metadata.as_map()).map_err(StoreError::other)
+}
