@@ -1,0 +1,200 @@
+//! Rows to domain values. Every stored value is re-parsed through its domain constructor,
+//! so a row that would not be accepted as input is reported as [`StoreError::Other`]
+//! instead of leaking an invalid value into the domain.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use chrono::{DateTime, Duration, Utc};
+use roster_domain::api_key::{ApiKey, ApiKeyOwner, SecretDigest};
+use roster_domain::error::StoreError;
+use roster_domain::hashing::PasswordHash;
+use roster_domain::ids::{ApiKeyId, OrgId, RoleId, UserId};
+use roster_domain::organization::{OrgStatus, OrgSummary, Organization};
+use roster_domain::role::{Role, RoleKey};
+use roster_domain::user::{User, UserStatus};
+use roster_domain::values::{
+    Description, DisplayName, DomainName, Email, HttpUrl, KeyName, Locale, Location, Metadata, NamePart, OrgName, Slug,
+    Tags, Username,
+};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::{Decode, Postgres, Row, Type};
+use uuid::Uuid;
+
+use crate::error::InvalidRow;
+
+/// The organization columns [`organization`] reads, from alias `o`.
+macro_rules! org_columns {
+    () => {
+        "o.id, o.slug, o.name, o.domain, o.description, o.logo_url, o.icon_url, o.parent_id, o.seat_limit, \
+         o.default_role_id, o.invitation_ttl_seconds, o.status, o.created_by, o.modified_by, o.created_at, \
+         o.updated_at, o.version"
+    };
+}
+
+/// The user columns [`user`] reads, from alias `u`, except `role_ids`.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.org_id, u.email, u.username, u.name, u.first_name, u.last_name, u.location, u.locale, u.tags, \
+         u.metadata, u.status, u.password_hash, u.last_login_at, u.created_at, u.updated_at, u.version"
+    };
+}
+
+/// A user's role ids, sorted, as column `role_ids` (alias `u` must be the user).
+macro_rules! role_ids_column {
+    () => {
+        "ARRAY(SELECT ur.role_id FROM user_roles ur WHERE ur.org_id = u.org_id AND ur.user_id = u.id \
+         ORDER BY ur.role_id) AS role_ids"
+    };
+}
+
+/// The role columns [`role`] reads, from alias `r`.
+macro_rules! role_columns {
+    () => {
+        "r.id, r.org_id, r.key, r.name, r.description, r.builtin, r.created_at"
+    };
+}
+
+/// The API key columns [`api_key`] reads, from alias `k`.
+macro_rules! key_columns {
+    () => {
+        "k.id, k.org_id, k.name, k.prefix, k.digest, k.created_by, k.created_at, k.expires_at, k.revoked_at"
+    };
+}
+
+pub(crate) use {key_columns, org_columns, role_columns, role_ids_column, user_columns};
+
+/// Reads a column, mapping a missing column or a type mismatch to [`StoreError::Other`].
+fn col<'r, T>(row: &'r PgRow, name: &str) -> Result<T, StoreError>
+where
+    T: Decode<'r, Postgres> + Type<Postgres>,
+{
+    row.try_get(name).map_err(StoreError::other)
+}
+
+/// A constructor's verdict on a stored value.
+fn valid<T, E: Display>(column: &'static str, parsed: Result<T, E>) -> Result<T, StoreError> {
+    parsed.map_err(|e| StoreError::other(InvalidRow::new(column, e)))
+}
+
+/// Parses a nullable text column.
+fn optional<T, E: Display>(
+    row: &PgRow,
+    column: &'static str,
+    parse: impl FnOnce(String) -> Result<T, E>,
+) -> Result<Option<T>, StoreError> {
+    col::<Option<String>>(row, column)?.map(|raw| valid(column, parse(raw))).transpose()
+}
+
+/// An organization from [`org_columns`].
+pub(crate) fn organization(row: &PgRow) -> Result<Organization, StoreError> {
+    let seat_limit: Option<i64> = col(row, "seat_limit")?;
+    let status: String = col(row, "status")?;
+    Ok(Organization {
+        id: OrgId::from_uuid(col(row, "id")?),
+        slug: valid("slug", Slug::parse(col::<String>(row, "slug")?))?,
+        name: valid("name", OrgName::parse(col::<String>(row, "name")?))?,
+        domain: optional(row, "domain", DomainName::parse)?,
+        description: optional(row, "description", Description::parse)?,
+        logo_url: optional(row, "logo_url", HttpUrl::parse)?,
+        icon_url: optional(row, "icon_url", HttpUrl::parse)?,
+        parent_id: col::<Option<Uuid>>(row, "parent_id")?.map(OrgId::from_uuid),
+        seat_limit: valid("seat_limit", seat_limit.map(u32::try_from).transpose())?,
+        default_role_id: RoleId::from_uuid(col(row, "default_role_id")?),
+        invitation_ttl: Duration::seconds(col(row, "invitation_ttl_seconds")?),
+        status: valid("status", OrgStatus::from_name(&status).ok_or("unknown organization status"))?,
+        created_by: col(row, "created_by")?,
+        modified_by: col(row, "modified_by")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        version: col(row, "version")?,
+    })
+}
+
+/// The organization summary of a user read: the user's `org_id` with `org_slug` and
+/// `org_name`.
+pub(crate) fn org_summary(row: &PgRow) -> Result<OrgSummary, StoreError> {
+    Ok(OrgSummary {
+        id: OrgId::from_uuid(col(row, "org_id")?),
+        slug: valid("organization slug", Slug::parse(col::<String>(row, "org_slug")?))?,
+        name: valid("organization name", OrgName::parse(col::<String>(row, "org_name")?))?,
+    })
+}
+
+/// A user from [`user_columns`] and [`role_ids_column`].
+pub(crate) fn user(row: &PgRow) -> Result<User, StoreError> {
+    let role_ids: Vec<Uuid> = col(row, "role_ids")?;
+    user_with_roles(row, role_ids.into_iter().map(RoleId::from_uuid).collect())
+}
+
+/// A user from [`user_columns`], with role ids read separately.
+pub(crate) fn user_with_roles(row: &PgRow, role_ids: Vec<RoleId>) -> Result<User, StoreError> {
+    let tags: Vec<String> = col(row, "tags")?;
+    let Json(metadata): Json<BTreeMap<String, String>> = col(row, "metadata")?;
+    let status: String = col(row, "status")?;
+    Ok(User {
+        id: UserId::from_uuid(col(row, "id")?),
+        org_id: OrgId::from_uuid(col(row, "org_id")?),
+        email: valid("email", Email::parse(col::<String>(row, "email")?))?,
+        username: valid("username", Username::parse(col::<String>(row, "username")?))?,
+        name: valid("name", DisplayName::parse(col::<String>(row, "name")?))?,
+        first_name: optional(row, "first_name", NamePart::parse)?,
+        last_name: optional(row, "last_name", NamePart::parse)?,
+        location: optional(row, "location", Location::parse)?,
+        locale: optional(row, "locale", Locale::parse)?,
+        tags: valid("tags", Tags::parse(tags))?,
+        metadata: valid("metadata", Metadata::parse(metadata))?,
+        status: valid("status", UserStatus::from_name(&status).ok_or("unknown user status"))?,
+        password_hash: col::<Option<String>>(row, "password_hash")?.map(PasswordHash::from_phc),
+        role_ids,
+        last_login_at: col::<Option<DateTime<Utc>>>(row, "last_login_at")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        version: col(row, "version")?,
+    })
+}
+
+/// A role from [`role_columns`].
+pub(crate) fn role(row: &PgRow) -> Result<Role, StoreError> {
+    Ok(Role {
+        id: RoleId::from_uuid(col(row, "id")?),
+        org_id: OrgId::from_uuid(col(row, "org_id")?),
+        key: valid("key", RoleKey::parse(col::<String>(row, "key")?))?,
+        name: col(row, "name")?,
+        description: col(row, "description")?,
+        builtin: col(row, "builtin")?,
+        created_at: col(row, "created_at")?,
+    })
+}
+
+/// An API key from [`key_columns`].
+pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
+    let digest: Vec<u8> = col(row, "digest")?;
+    let digest: [u8; 32] = valid("digest", <[u8; 32]>::try_from(digest.as_slice()))?;
+    let owner = match col::<Option<Uuid>>(row, "org_id")? {
+        Some(org) => ApiKeyOwner::Organization(OrgId::from_uuid(org)),
+        None => ApiKeyOwner::Platform,
+    };
+    Ok(ApiKey {
+        id: ApiKeyId::from_uuid(col(row, "id")?),
+        owner,
+        name: valid("name", KeyName::parse(col::<String>(row, "name")?))?,
+        prefix: col(row, "prefix")?,
+        digest: SecretDigest::from_bytes(digest),
+        created_by: col(row, "created_by")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+        revoked_at: col(row, "revoked_at")?,
+    })
+}
+
+/// Parses an organization status read next to something else (`org_status`).
+pub(crate) fn org_status(row: &PgRow) -> Result<Option<OrgStatus>, StoreError> {
+    optional(row, "org_status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))
+}
+
+/// A count, which PostgreSQL returns as `bigint`.
+pub(crate) fn count(row: &PgRow) -> Result<u64, StoreError> {
+    valid("count", u64::try_from(col::<i64>(row, "count")?))
+}

@@ -1,0 +1,412 @@
+//! Users and their role assignments.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use roster_domain::error::StoreError;
+use roster_domain::ids::{OrgId, RoleId, UserId};
+use roster_domain::ports::{UserReads, UserWrites};
+use roster_domain::user::{User, UserQuery, UserSort, UserView};
+use roster_domain::values::Username;
+use sqlx::types::Json;
+use sqlx::{Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use crate::error::store_error;
+use crate::rows::{self, role_ids_column, user_columns};
+use crate::{PgTransaction, PostgresStorage};
+
+/// The hot path: user, organization summary and role ids in one prepared statement.
+const GET: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", o.slug AS org_slug, o.name AS org_name, ",
+    role_ids_column!(),
+    " FROM users u JOIN organizations o ON o.id = u.org_id AND o.status = 'active' \
+     WHERE u.org_id = $1 AND u.id = $2 AND u.status <> 'deleted'"
+);
+
+/// Locks the user row. Its roles are read by a second statement ([`ROLES`]): a
+/// sub-select in a locking query would read them from the snapshot taken before waiting
+/// for the lock, which may predate the lock holder's changes.
+const GET_FOR_UPDATE: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.org_id = $1 AND u.id = $2 AND u.status <> 'deleted' FOR UPDATE"
+);
+
+const ROLES: &str = "SELECT role_id FROM user_roles WHERE org_id = $1 AND user_id = $2 ORDER BY role_id";
+
+const COUNT_SEATS: &str = "SELECT count(*) AS count FROM users WHERE org_id = $1 AND status <> 'deleted'";
+
+const USERNAME_TAKEN: &str =
+    "SELECT EXISTS (SELECT 1 FROM users WHERE org_id = $1 AND username = $2 AND status <> 'deleted') AS taken";
+
+/// The user and its role assignments in one statement (the assignments' foreign key to
+/// the user is checked at the end of the statement).
+const INSERT: &str = "WITH new_user AS ( \
+    INSERT INTO users (id, org_id, email, email_normalized, username, name, first_name, last_name, location, \
+        locale, tags, metadata, status, password_hash, last_login_at, created_at, updated_at, version) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)) \
+    INSERT INTO user_roles (org_id, user_id, role_id) SELECT $2, $1, unnest($19::uuid[])";
+
+const UPDATE: &str = "UPDATE users SET email = $3, email_normalized = $4, username = $5, name = $6, \
+    first_name = $7, last_name = $8, location = $9, locale = $10, tags = $11, metadata = $12, status = $13, \
+    password_hash = $14, last_login_at = $15, updated_at = $16, version = $17 \
+    WHERE org_id = $1 AND id = $2";
+
+/// Replaces a user's role assignments with `$3`: drops the others, adds the missing.
+const REPLACE_ROLES: &str = "WITH dropped AS ( \
+    DELETE FROM user_roles WHERE org_id = $1 AND user_id = $2 AND role_id <> ALL ($3::uuid[])) \
+    INSERT INTO user_roles (org_id, user_id, role_id) SELECT $1, $2, unnest($3::uuid[]) \
+    ON CONFLICT (org_id, user_id, role_id) DO NOTHING";
+
+const DELETE: &str = "UPDATE users SET status = 'deleted', updated_at = $3, version = version + 1 \
+    WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND status <> 'deleted' RETURNING id";
+
+#[async_trait]
+impl UserReads for PostgresStorage {
+    async fn get_user(&self, org: OrgId, id: UserId) -> Result<Option<UserView>, StoreError> {
+        let row = sqlx::query(GET)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(UserView { user: rows::user(&row)?, organization: rows::org_summary(&row)? }))
+    }
+
+    async fn list_users(&self, org: OrgId, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        let mut sql = QueryBuilder::new("");
+        push_list_users(&mut sql, org, query);
+        let found = sql.build().fetch_all(&self.pool).await.map_err(store_error)?;
+        found.iter().map(rows::user).collect()
+    }
+}
+
+/// Appends the `list_users` query to `sql`. Every shape it produces is served by an
+/// index of the migration (all partial on `status <> 'deleted'`):
+///
+/// - creation order: `users_org_id_idx (org_id, id)`, or `users_org_status_idx
+///   (org_id, status, id)` with a status filter;
+/// - email order and the email filter: `users_org_email_key (org_id, email_normalized
+///   COLLATE "C")`, with an incremental sort on id (emails are unique, so it never sorts
+///   more than one row);
+/// - name order: `users_org_name_idx (org_id, name COLLATE "C", id)`;
+/// - `q`: the trigram index `users_search_idx`, `tag`: `users_tags_idx`, `role_id`:
+///   `user_roles_role_idx`.
+///
+/// Text sorts use the "C" collation: byte order, independent of the server's locale.
+pub(crate) fn push_list_users(sql: &mut QueryBuilder<'_, Postgres>, org: OrgId, query: &UserQuery) {
+    sql.push(concat!("SELECT ", user_columns!(), ", ", role_ids_column!(), " FROM users u WHERE u.org_id = "));
+    sql.push_bind(*org.as_uuid());
+    sql.push(" AND u.status <> 'deleted'");
+    let filter = &query.filter;
+    if let Some(email) = &filter.email {
+        sql.push(" AND u.email_normalized COLLATE \"C\" = ").push_bind(email.normalized().to_owned());
+    }
+    if let Some(q) = &filter.q {
+        sql.push(" AND (lower(u.name) || ' ' || u.email_normalized || ' ' || u.username) LIKE '%' || ")
+            .push_bind(like_escape(&q.to_lowercase()))
+            .push(" || '%'");
+    }
+    if let Some(status) = filter.status {
+        sql.push(" AND u.status = ").push_bind(status.as_str());
+    }
+    if let Some(role) = filter.role_id {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM user_roles ur WHERE ur.org_id = u.org_id AND ur.user_id = u.id \
+             AND ur.role_id = ",
+        )
+        .push_bind(*role.as_uuid())
+        .push(")");
+    }
+    if let Some(tag) = &filter.tag {
+        sql.push(" AND u.tags @> ARRAY[").push_bind(tag.as_str().to_owned()).push("]::text[]");
+    }
+    // The sort key besides the id (creation order is the id alone: ids are UUIDv7).
+    let key = match query.sort {
+        UserSort::CreatedAsc | UserSort::CreatedDesc => None,
+        UserSort::EmailAsc | UserSort::EmailDesc => Some("u.email_normalized COLLATE \"C\""),
+        UserSort::NameAsc | UserSort::NameDesc => Some("u.name COLLATE \"C\""),
+    };
+    let (cmp, dir) = if query.sort.is_descending() { ("<", " DESC") } else { (">", "") };
+    if let Some(after) = &query.after {
+        match key {
+            None => {
+                sql.push(format_args!(" AND u.id {cmp} ")).push_bind(*after.id.as_uuid());
+            }
+            Some(key) => {
+                sql.push(format_args!(" AND ({key}, u.id) {cmp} ("))
+                    .push_bind(after.key.clone())
+                    .push(", ")
+                    .push_bind(*after.id.as_uuid())
+                    .push(")");
+            }
+        }
+    }
+    match key {
+        None => sql.push(format_args!(" ORDER BY u.id{dir}")),
+        Some(key) => sql.push(format_args!(" ORDER BY {key}{dir}, u.id{dir}")),
+    };
+    sql.push(" LIMIT ").push_bind(i64::from(query.limit));
+}
+
+/// Escapes `LIKE`'s wildcards (`%`, `_`) and its escape character (`\`), so `text` is
+/// matched literally.
+fn like_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[async_trait]
+impl UserWrites for PgTransaction {
+    async fn count_seats(&mut self, org: OrgId) -> Result<u64, StoreError> {
+        let row = sqlx::query(COUNT_SEATS).bind(org.as_uuid()).fetch_one(self.conn()?).await.map_err(store_error)?;
+        rows::count(&row)
+    }
+
+    async fn username_taken(&mut self, org: OrgId, username: &Username) -> Result<bool, StoreError> {
+        let row = sqlx::query(USERNAME_TAKEN)
+            .bind(org.as_uuid())
+            .bind(username.as_str())
+            .fetch_one(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        row.try_get("taken").map_err(StoreError::other)
+    }
+
+    async fn insert_user(&mut self, user: &User) -> Result<(), StoreError> {
+        let role_ids: Vec<Uuid> = user.role_ids.iter().map(|r| *r.as_uuid()).collect();
+        sqlx::query(INSERT)
+            .bind(user.id.as_uuid())
+            .bind(user.org_id.as_uuid())
+            .bind(user.email.as_str())
+            .bind(user.email.normalized())
+            .bind(user.username.as_str())
+            .bind(user.name.as_str())
+            .bind(user.first_name.as_ref().map(|n| n.as_str()))
+            .bind(user.last_name.as_ref().map(|n| n.as_str()))
+            .bind(user.location.as_ref().map(|l| l.as_str()))
+            .bind(user.locale.as_ref().map(|l| l.as_str()))
+            .bind(user.tags.to_strings())
+            .bind(Json(user.metadata.as_map()))
+            .bind(user.status.as_str())
+            .bind(user.password_hash.as_ref().map(|h| h.as_phc()))
+            .bind(user.last_login_at)
+            .bind(user.created_at)
+            .bind(user.updated_at)
+            .bind(user.version)
+            .bind(role_ids)
+            .execute(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn user_for_update(&mut self, org: OrgId, id: UserId) -> Result<Option<User>, StoreError> {
+        let conn = self.conn()?;
+        let row = sqlx::query(GET_FOR_UPDATE)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        let Some(row) = row else { return Ok(None) };
+        let role_ids: Vec<(Uuid,)> = sqlx::query_as(ROLES)
+            .bind(org.as_uuid())
+            .bind(id.as_uuid())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        let role_ids = role_ids.into_iter().map(|(id,)| RoleId::from_uuid(id)).collect();
+        rows::user_with_roles(&row, role_ids).map(Some)
+    }
+
+    async fn update_user(&mut self, user: &User) -> Result<(), StoreError> {
+        let conn = self.conn()?;
+        sqlx::query(UPDATE)
+            .bind(user.org_id.as_uuid())
+            .bind(user.id.as_uuid())
+            .bind(user.email.as_str())
+            .bind(user.email.normalized())
+            .bind(user.username.as_str())
+            .bind(user.name.as_str())
+            .bind(user.first_name.as_ref().map(|n| n.as_str()))
+            .bind(user.last_name.as_ref().map(|n| n.as_str()))
+            .bind(user.location.as_ref().map(|l| l.as_str()))
+            .bind(user.locale.as_ref().map(|l| l.as_str()))
+            .bind(user.tags.to_strings())
+            .bind(Json(user.metadata.as_map()))
+            .bind(user.status.as_str())
+            .bind(user.password_hash.as_ref().map(|h| h.as_phc()))
+            .bind(user.last_login_at)
+            .bind(user.updated_at)
+            .bind(user.version)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        let role_ids: Vec<Uuid> = user.role_ids.iter().map(|r| *r.as_uuid()).collect();
+        sqlx::query(REPLACE_ROLES)
+            .bind(user.org_id.as_uuid())
+            .bind(user.id.as_uuid())
+            .bind(role_ids)
+            .execute(&mut *conn)
+            .await
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    async fn delete_users(&mut self, org: OrgId, ids: &[UserId], at: DateTime<Utc>) -> Result<Vec<UserId>, StoreError> {
+        let ids: Vec<Uuid> = ids.iter().map(|id| *id.as_uuid()).collect();
+        let deleted: Vec<(Uuid,)> = sqlx::query_as(DELETE)
+            .bind(org.as_uuid())
+            .bind(ids)
+            .bind(at)
+            .fetch_all(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        Ok(deleted.into_iter().map(|(id,)| UserId::from_uuid(id)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_wildcards_and_the_escape_character_are_escaped() {
+        assert_eq!(like_escape("ada"), "ada");
+        assert_eq!(like_escape("100%_off"), "100\\%\\_off");
+        assert_eq!(like_escape("a\\b"), "a\\\\b");
+        assert_eq!(like_escape(""), "");
+        assert_eq!(like_escape("émile%"), "émile\\%");
+    }
+}
+
+/// `EXPLAIN` of every `list_users` shape on 100k users of one organization (next to 20k
+/// of another): each must be served by an index, never a sequential scan.
+#[cfg(test)]
+mod plans {
+    use roster_domain::user::{UserCursor, UserFilter, UserStatus};
+    use roster_domain::values::{Email, Tag};
+
+    use super::*;
+    use crate::testing;
+
+    /// Seeds `n` users (with role assignments) into a new organization; returns its id
+    /// and the id of its `admin` role.
+    async fn seed(storage: &PostgresStorage, slug: &str, n: i32) -> (OrgId, RoleId) {
+        let org = Uuid::now_v7();
+        let (admin, member) = (Uuid::now_v7(), Uuid::now_v7());
+        let statements = [
+            "INSERT INTO organizations (id, slug, name, default_role_id, invitation_ttl_seconds, status, created_by, \
+             modified_by, created_at, updated_at, version) VALUES ($1, $4, 'Org', $3, 604800, 'active', 't', 't', now(), now(), 1)",
+            "INSERT INTO roles (id, org_id, key, name, description, builtin, created_at) VALUES \
+             ($2, $1, 'admin', 'Admin', '', true, now()), ($3, $1, 'member', 'Member', '', true, now())",
+            "INSERT INTO users (id, org_id, email, email_normalized, username, name, tags, status, created_at, \
+             updated_at, version) \
+             SELECT gen_random_uuid(), $1, md5(i::text) || '@Example.com', md5(i::text) || '@example.com', 'u' || i, \
+                 initcap(substr(md5((i * 7)::text), 1, 8)) || ' ' || substr(md5((i * 13)::text), 1, 10), \
+                 CASE WHEN i % 10 = 0 THEN ARRAY['vip'] ELSE '{}' END, \
+                 CASE WHEN i % 20 = 0 THEN 'suspended' WHEN i % 20 = 1 THEN 'invited' \
+                      WHEN i % 50 = 2 THEN 'deleted' ELSE 'active' END, now(), now(), 1 \
+             FROM generate_series(1, $5) AS i",
+            "INSERT INTO user_roles (org_id, user_id, role_id) \
+             SELECT org_id, id, CASE WHEN random() < 0.01 THEN $2 ELSE $3 END FROM users WHERE org_id = $1",
+        ];
+        for sql in statements {
+            sqlx::query(sql)
+                .bind(org)
+                .bind(admin)
+                .bind(member)
+                .bind(slug)
+                .bind(n)
+                .execute(&storage.pool)
+                .await
+                .unwrap();
+        }
+        (OrgId::from_uuid(org), RoleId::from_uuid(admin))
+    }
+
+    async fn explain(storage: &PostgresStorage, org: OrgId, query: &UserQuery) -> String {
+        let mut sql = QueryBuilder::new("EXPLAIN ");
+        push_list_users(&mut sql, org, query);
+        let lines: Vec<(String,)> = sql.build_query_as().fetch_all(&storage.pool).await.unwrap();
+        lines.into_iter().map(|(line,)| line).collect::<Vec<_>>().join("\n")
+    }
+
+    #[tokio::test]
+    async fn every_list_shape_uses_an_index() {
+        let (storage, url) = testing::fresh_database_with_url().await;
+        seed(&storage, "other", 20_000).await;
+        let (org, admin) = seed(&storage, "big", 100_000).await;
+        sqlx::raw_sql("ANALYZE").execute(&storage.pool).await.unwrap();
+
+        let (key, id): (String, Uuid) = sqlx::query_as(
+            "SELECT email_normalized, id FROM users WHERE org_id = $1 AND status <> 'deleted' \
+             ORDER BY email_normalized COLLATE \"C\" OFFSET 50000 LIMIT 1",
+        )
+        .bind(org.as_uuid())
+        .fetch_one(&storage.pool)
+        .await
+        .unwrap();
+        let cursor = UserCursor { key, id: UserId::from_uuid(id) };
+        let (name, name_id): (String, Uuid) = sqlx::query_as(
+            "SELECT name, id FROM users WHERE org_id = $1 AND status <> 'deleted' \
+             ORDER BY name COLLATE \"C\" OFFSET 50000 LIMIT 1",
+        )
+        .bind(org.as_uuid())
+        .fetch_one(&storage.pool)
+        .await
+        .unwrap();
+        let name_cursor = UserCursor { key: name, id: UserId::from_uuid(name_id) };
+
+        let plain = |sort, after| UserQuery { filter: UserFilter::default(), sort, after, limit: 51 };
+        let filtered = |filter, sort| UserQuery { filter, sort, after: None, limit: 51 };
+        let mut shapes = Vec::new();
+        for sort in [UserSort::CreatedAsc, UserSort::CreatedDesc, UserSort::EmailAsc, UserSort::EmailDesc] {
+            shapes.push((format!("{sort:?}, first page"), plain(sort, None)));
+            shapes.push((format!("{sort:?}, middle page"), plain(sort, Some(cursor.clone()))));
+        }
+        for sort in [UserSort::NameAsc, UserSort::NameDesc] {
+            shapes.push((format!("{sort:?}, first page"), plain(sort, None)));
+            shapes.push((format!("{sort:?}, middle page"), plain(sort, Some(name_cursor.clone()))));
+        }
+        let status = |s| UserFilter { status: Some(s), ..UserFilter::default() };
+        for sort in [UserSort::CreatedAsc, UserSort::NameAsc, UserSort::EmailDesc] {
+            shapes.push((format!("status=suspended, {sort:?}"), filtered(status(UserStatus::Suspended), sort)));
+            shapes.push((format!("status=active, {sort:?}"), filtered(status(UserStatus::Active), sort)));
+        }
+        let email = UserFilter {
+            email: Some(Email::parse("C4CA4238A0B923820DCC509A6F75849B@example.com").unwrap()),
+            ..UserFilter::default()
+        };
+        shapes.push(("email filter".into(), filtered(email, UserSort::CreatedAsc)));
+        let q = UserFilter { q: Some("a1b2".into()), ..UserFilter::default() };
+        shapes.push(("q=a1b2, CreatedAsc".into(), filtered(q.clone(), UserSort::CreatedAsc)));
+        shapes.push(("q=a1b2, NameAsc".into(), filtered(q, UserSort::NameAsc)));
+        let tag = UserFilter { tag: Some(Tag::parse("vip").unwrap()), ..UserFilter::default() };
+        shapes.push(("tag=vip, CreatedAsc".into(), filtered(tag, UserSort::CreatedAsc)));
+        let role = UserFilter { role_id: Some(admin), ..UserFilter::default() };
+        shapes.push(("role=admin, CreatedAsc".into(), filtered(role, UserSort::CreatedAsc)));
+
+        let mut failures = Vec::new();
+        for (label, query) in &shapes {
+            let plan = explain(&storage, org, query).await;
+            eprintln!("== {label}\n{plan}\n");
+            if plan.contains("Seq Scan") {
+                failures.push(label.clone());
+            }
+        }
+        storage.pool().close().await;
+        testing::drop_database(&url).await;
+        assert!(failures.is_empty(), "sequential scans in: {failures:?}");
+    }
+}
