@@ -38,6 +38,13 @@ impl fmt::Debug for PasswordHash {
 #[error("password hashing failed: {0}")]
 pub struct HashingError(String);
 
+impl HashingError {
+    /// A hashing failure with this reason (for adapters whose worker pool failed).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
+
 /// Port: turns passwords into hashes and checks them. Implementations MUST NOT block the
 /// caller's async executor: argon2id takes tens of milliseconds of CPU and 19 MiB.
 #[async_trait]

@@ -57,13 +57,14 @@ pub enum Credential {
 }
 
 /// Which roles a request asks for (rule 4).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum RoleChoice {
     /// These role ids, at least one.
     Ids(Vec<RoleId>),
     /// The legacy single role, by key.
     Key(RoleKey),
     /// Nothing asked: the organization's default role (on create) or unchanged (on update).
+    #[default]
     Unspecified,
 }
 
@@ -249,12 +250,6 @@ pub struct UserChanges {
     pub roles: RoleChoice,
     /// New password, unchecked.
     pub password: Option<String>,
-}
-
-impl Default for RoleChoice {
-    fn default() -> Self {
-        Self::Unspecified
-    }
 }
 
 impl UpdateUserInput {

@@ -1,0 +1,401 @@
+//! Creating users: credentials, roles (rule 4), seats (rule 2), unique email and
+//! username (rule 1), password rules (rule 8).
+
+use super::support::{
+    Captured, Tenant, begins, captured, fake_hash, fake_hasher, invalid_field_names, invalid_fields, roster,
+    roster_with, run, take,
+};
+use crate::error::{Error, Resource, StoreError, Unique};
+use crate::hashing::{Argon2id, PasswordHash};
+use crate::mocks::{MockPasswordHasher, MockStorage, MockTransaction};
+use crate::user::{User, UserStatus};
+use crate::user_input::CreateUserInput;
+
+fn ada() -> CreateUserInput {
+    CreateUserInput { email: Some("Ada@Example.com".into()), name: Some("Ada".into()), ..Default::default() }
+}
+
+fn with_password(password: &str) -> CreateUserInput {
+    CreateUserInput { password: Some(password.into()), ..ada() }
+}
+
+/// A transaction of `tenant` that accepts one user insert and commits.
+fn inserting_tx(tenant: &Tenant) -> (MockTransaction, Captured<User>) {
+    let inserted = captured();
+    let slot = inserted.clone();
+    let mut tx = tenant.tx();
+    tx.expect_username_taken().returning(|_, _| Ok(false));
+    tx.expect_insert_user().times(1).returning(move |u| {
+        *slot.lock().unwrap() = Some(u.clone());
+        Ok(())
+    });
+    tx.expect_commit().times(1).returning(|| Ok(()));
+    (tx, inserted)
+}
+
+/// Storage of `tenant` with one transaction that inserts a user.
+fn storage_inserting(tenant: &Tenant) -> (MockStorage, Captured<User>) {
+    let (tx, inserted) = inserting_tx(tenant);
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    (storage, inserted)
+}
+
+/// A transaction that must not insert or commit anything.
+fn refusing_tx(tenant: &Tenant) -> MockTransaction {
+    let mut tx = tenant.tx();
+    tx.expect_username_taken().returning(|_, _| Ok(false));
+    tx.expect_insert_user().times(0);
+    tx.expect_commit().times(0);
+    tx
+}
+
+/// Storage that must not be touched at all.
+fn untouched_storage() -> MockStorage {
+    let mut storage = MockStorage::new();
+    storage.expect_get_organization().times(0);
+    storage.expect_begin().times(0);
+    storage
+}
+
+/// A hasher that must not be called.
+fn no_hashing() -> MockPasswordHasher {
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().times(0);
+    hasher
+}
+
+#[test]
+fn creating_a_user_with_a_password_makes_it_active_with_the_hash_of_that_password() {
+    let tenant = Tenant::new("acme");
+    let (storage, inserted) = storage_inserting(&tenant);
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_hash()
+        .withf(|p| p.expose() == "correct horse battery")
+        .times(1)
+        .returning(|p| Ok(fake_hash(p.expose())));
+    let created = run(roster_with(storage, hasher).create_user(
+        &tenant.key(),
+        tenant.id(),
+        with_password("correct horse battery"),
+    ))
+    .unwrap();
+
+    let user = take(&inserted);
+    assert_eq!(created.view.user, user);
+    assert_eq!(created.view.organization, tenant.org.summary());
+    assert!(created.generated_password.is_none());
+    assert_eq!(user.status, UserStatus::Active);
+    assert_eq!(user.password_hash, Some(fake_hash("correct horse battery")));
+    assert_eq!(user.org_id, tenant.id());
+    assert_eq!(user.email.as_str(), "Ada@Example.com");
+    assert_eq!(user.version, 1);
+}
+
+#[test]
+fn creating_a_user_with_a_generated_password_returns_a_password_that_verifies_against_the_stored_hash() {
+    let tenant = Tenant::new("acme");
+    let (storage, inserted) = storage_inserting(&tenant);
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().times(1).returning(|p| Argon2id::owasp().hash_blocking(p.expose()));
+    let input = CreateUserInput { generate_password: true, ..ada() };
+    let created = run(roster_with(storage, hasher).create_user(&tenant.key(), tenant.id(), input)).unwrap();
+
+    let user = take(&inserted);
+    let password = created.generated_password.expect("the generated password is returned");
+    assert!(password.expose().chars().count() >= 20);
+    assert_eq!(user.status, UserStatus::Active);
+    let hash = user.password_hash.expect("the generated password is stored hashed");
+    assert_ne!(hash.as_phc(), password.expose());
+    assert!(Argon2id::owasp().verify_blocking(password.expose(), &hash));
+    assert!(!Argon2id::owasp().verify_blocking("not the password", &hash));
+}
+
+#[test]
+fn creating_a_user_without_a_password_invites_it_with_no_hash_and_no_hashing() {
+    let tenant = Tenant::new("acme");
+    let (storage, inserted) = storage_inserting(&tenant);
+    let created = run(roster_with(storage, no_hashing()).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    let user = take(&inserted);
+    assert_eq!(user.status, UserStatus::Invited);
+    assert_eq!(user.password_hash, None::<PasswordHash>);
+    assert!(created.generated_password.is_none());
+}
+
+#[test]
+fn a_new_user_gets_a_username_from_the_email_and_a_name_from_first_and_last_name() {
+    let tenant = Tenant::new("acme");
+    let (storage, inserted) = storage_inserting(&tenant);
+    let input = CreateUserInput {
+        email: Some("Ada.Lovelace@example.com".into()),
+        first_name: Some("Ada".into()),
+        last_name: Some("Lovelace".into()),
+        ..Default::default()
+    };
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), input)).unwrap();
+    let user = take(&inserted);
+    assert_eq!(user.username.as_str(), "ada.lovelace");
+    assert_eq!(user.name.as_str(), "Ada Lovelace");
+}
+
+#[test]
+fn without_roles_a_new_user_gets_the_organizations_default_role() {
+    let mut tenant = Tenant::new("acme");
+    tenant.org.default_role_id = tenant.role("admin");
+    let (storage, inserted) = storage_inserting(&tenant);
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    assert_eq!(take(&inserted).role_ids, [tenant.role("admin")]);
+}
+
+#[test]
+fn role_ids_of_the_organization_are_assigned() {
+    let tenant = Tenant::new("acme");
+    let (storage, inserted) = storage_inserting(&tenant);
+    let mut wanted = vec![tenant.role("admin"), tenant.role("owner")];
+    let input = CreateUserInput { role_ids: Some(wanted.iter().map(ToString::to_string).collect()), ..ada() };
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), input)).unwrap();
+    wanted.sort();
+    assert_eq!(take(&inserted).role_ids, wanted);
+}
+
+#[test]
+fn role_ids_of_another_organization_are_a_validation_error_and_nothing_is_inserted() {
+    let tenant = Tenant::new("acme");
+    let other = Tenant::new("globex");
+    let mut storage = tenant.storage();
+    begins(&mut storage, refusing_tx(&tenant));
+    let input = CreateUserInput { role_ids: Some(vec![other.role("owner").to_string()]), ..ada() };
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), input));
+    assert_eq!(invalid_fields(result), [("role_ids[0]".to_owned(), "not_found")]);
+}
+
+#[test]
+fn the_legacy_role_key_is_resolved_to_the_organizations_role() {
+    let tenant = Tenant::new("acme");
+    let (storage, inserted) = storage_inserting(&tenant);
+    let input = CreateUserInput { role: Some("admin".into()), ..ada() };
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), input)).unwrap();
+    assert_eq!(take(&inserted).role_ids, [tenant.role("admin")]);
+}
+
+#[test]
+fn an_unknown_legacy_role_key_is_a_validation_error_on_role() {
+    let tenant = Tenant::new("acme");
+    let mut storage = tenant.storage();
+    begins(&mut storage, refusing_tx(&tenant));
+    let input = CreateUserInput { role: Some("billing".into()), ..ada() };
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), input));
+    assert_eq!(invalid_fields(result), [("role".to_owned(), "not_found")]);
+}
+
+#[test]
+fn giving_both_role_ids_and_the_legacy_role_is_rejected_before_storage() {
+    let tenant = Tenant::new("acme");
+    let input =
+        CreateUserInput { role_ids: Some(vec![tenant.role("admin").to_string()]), role: Some("admin".into()), ..ada() };
+    let result = run(roster(untouched_storage()).create_user(&tenant.key(), tenant.id(), input));
+    assert_eq!(invalid_fields(result), [("role".to_owned(), "conflict")]);
+}
+
+#[test]
+fn empty_role_ids_are_rejected_before_storage() {
+    let tenant = Tenant::new("acme");
+    let input = CreateUserInput { role_ids: Some(Vec::new()), ..ada() };
+    let result = run(roster(untouched_storage()).create_user(&tenant.key(), tenant.id(), input));
+    assert_eq!(invalid_fields(result), [("role_ids".to_owned(), "required")]);
+}
+
+#[test]
+fn creating_a_user_over_the_seat_limit_fails_and_inserts_nothing() {
+    let tenant = Tenant::new("acme").with_seat_limit(2);
+    let mut tx = refusing_tx(&tenant);
+    let locked = tenant.org.clone();
+    tx.expect_organization_for_update().times(1).returning(move |_| Ok(Some(locked.clone())));
+    tx.expect_count_seats().times(1).returning(|_| Ok(2));
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
+    assert!(matches!(result, Err(Error::SeatLimitReached { limit: 2 })));
+}
+
+#[test]
+fn creating_a_user_under_the_seat_limit_counts_seats_under_the_organization_lock() {
+    let tenant = Tenant::new("acme").with_seat_limit(2);
+    let (mut tx, inserted) = inserting_tx(&tenant);
+    let mut seq = mockall::Sequence::new();
+    let locked = tenant.org.clone();
+    tx.expect_organization_for_update().times(1).in_sequence(&mut seq).returning(move |_| Ok(Some(locked.clone())));
+    tx.expect_count_seats().times(1).in_sequence(&mut seq).returning(|_| Ok(1));
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    assert_eq!(take(&inserted).org_id, tenant.id());
+}
+
+#[test]
+fn the_seat_limit_in_force_is_the_one_read_under_the_lock() {
+    let tenant = Tenant::new("acme").with_seat_limit(10);
+    let mut tx = refusing_tx(&tenant);
+    let mut locked = tenant.org.clone();
+    locked.seat_limit = Some(1);
+    tx.expect_organization_for_update().times(1).returning(move |_| Ok(Some(locked.clone())));
+    tx.expect_count_seats().times(1).returning(|_| Ok(1));
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
+    assert!(matches!(result, Err(Error::SeatLimitReached { limit: 1 })));
+}
+
+#[test]
+fn without_a_seat_limit_the_organization_is_not_locked_and_seats_are_not_counted() {
+    let tenant = Tenant::new("acme");
+    let (mut tx, inserted) = inserting_tx(&tenant);
+    tx.expect_organization_for_update().times(0);
+    tx.expect_count_seats().times(0);
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    assert!(take(&inserted).role_ids.contains(&tenant.org.default_role_id));
+}
+
+#[test]
+fn a_duplicate_email_reported_by_storage_is_email_taken_and_nothing_is_committed() {
+    let tenant = Tenant::new("acme");
+    let mut tx = tenant.tx();
+    tx.expect_username_taken().returning(|_, _| Ok(false));
+    tx.expect_insert_user().times(1).returning(|_| Err(StoreError::Duplicate(Unique::UserEmail)));
+    tx.expect_commit().times(0);
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
+    assert!(matches!(result, Err(Error::EmailTaken)));
+}
+
+#[test]
+fn a_taken_generated_username_is_replaced_by_a_suffixed_one() {
+    let tenant = Tenant::new("acme");
+    let inserted = captured::<User>();
+    let slot = inserted.clone();
+    let mut tx = tenant.tx();
+    tx.expect_username_taken().times(2..).returning(|_, u| Ok(u.as_str() == "ada"));
+    tx.expect_insert_user().times(1).returning(move |u| {
+        *slot.lock().unwrap() = Some(u.clone());
+        Ok(())
+    });
+    tx.expect_commit().times(1).returning(|| Ok(()));
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    let username = take(&inserted).username;
+    assert!(username.as_str().starts_with("ada") && username.as_str() != "ada", "got {username}");
+}
+
+#[test]
+fn a_generated_username_lost_to_a_concurrent_insert_is_retried_with_another_username() {
+    let tenant = Tenant::new("acme");
+    let mut first = tenant.tx();
+    first.expect_username_taken().returning(|_, _| Ok(false));
+    first
+        .expect_insert_user()
+        .withf(|u| u.username.as_str() == "ada")
+        .times(1)
+        .returning(|_| Err(StoreError::Duplicate(Unique::UserUsername)));
+    first.expect_commit().times(0);
+    let (second, inserted) = inserting_tx(&tenant);
+    let mut storage = tenant.storage();
+    begins(&mut storage, first);
+    begins(&mut storage, second);
+
+    let created = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    let user = take(&inserted);
+    assert_eq!(created.view.user, user);
+    assert!(user.username.as_str().starts_with("ada") && user.username.as_str() != "ada");
+}
+
+#[test]
+fn a_generated_username_that_keeps_colliding_gives_up_with_username_taken() {
+    let tenant = Tenant::new("acme");
+    let mut storage = tenant.storage();
+    for _ in 0..5 {
+        let mut tx = tenant.tx();
+        tx.expect_username_taken().returning(|_, _| Ok(false));
+        tx.expect_insert_user().times(1).returning(|_| Err(StoreError::Duplicate(Unique::UserUsername)));
+        tx.expect_commit().times(0);
+        begins(&mut storage, tx);
+    }
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
+    assert!(matches!(result, Err(Error::UsernameTaken)));
+}
+
+#[test]
+fn a_given_username_that_is_taken_is_username_taken_without_retrying() {
+    let tenant = Tenant::new("acme");
+    let mut tx = tenant.tx();
+    tx.expect_username_taken().times(0);
+    tx.expect_insert_user()
+        .withf(|u| u.username.as_str() == "countess")
+        .times(1)
+        .returning(|_| Err(StoreError::Duplicate(Unique::UserUsername)));
+    tx.expect_commit().times(0);
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    let input = CreateUserInput { username: Some("Countess".into()), ..ada() };
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), input));
+    assert!(matches!(result, Err(Error::UsernameTaken)));
+}
+
+#[test]
+fn a_short_password_is_a_validation_error_on_password_without_hashing_or_storage() {
+    let tenant = Tenant::new("acme");
+    let result = run(roster_with(untouched_storage(), no_hashing()).create_user(
+        &tenant.key(),
+        tenant.id(),
+        with_password("short"),
+    ));
+    assert_eq!(invalid_fields(result), [("password".to_owned(), "too_short")]);
+}
+
+#[test]
+fn a_password_equal_to_the_email_is_a_validation_error_on_password_without_hashing_or_storage() {
+    let tenant = Tenant::new("acme");
+    let roster = roster_with(untouched_storage(), no_hashing());
+    let result = run(roster.create_user(&tenant.key(), tenant.id(), with_password(" ada@example.COM ")));
+    assert_eq!(invalid_fields(result), [("password".to_owned(), "equals_email")]);
+}
+
+#[test]
+fn a_password_longer_than_256_characters_is_a_validation_error_on_password() {
+    let tenant = Tenant::new("acme");
+    let roster = roster_with(untouched_storage(), no_hashing());
+    let result = run(roster.create_user(&tenant.key(), tenant.id(), with_password(&"x".repeat(257))));
+    assert_eq!(invalid_fields(result), [("password".to_owned(), "too_long")]);
+}
+
+#[test]
+fn missing_email_and_name_are_reported_together_before_storage() {
+    let tenant = Tenant::new("acme");
+    let result = run(roster(untouched_storage()).create_user(&tenant.key(), tenant.id(), CreateUserInput::default()));
+    assert_eq!(invalid_field_names(result), ["email", "name"]);
+}
+
+#[test]
+fn creating_a_user_in_an_unknown_organization_is_not_found_before_hashing() {
+    let tenant = Tenant::new("acme");
+    let mut storage = MockStorage::new();
+    storage.expect_get_organization().times(1).returning(|_| Ok(None));
+    storage.expect_begin().times(0);
+    let roster = roster_with(storage, no_hashing());
+    let result =
+        run(roster.create_user(&super::support::platform(), tenant.id(), with_password("correct horse battery")));
+    assert!(matches!(result, Err(Error::NotFound(Resource::Organization))));
+}
+
+#[test]
+fn a_platform_key_creates_users_in_any_organization() {
+    let tenant = Tenant::new("acme");
+    let (storage, inserted) = storage_inserting(&tenant);
+    let roster = roster_with(storage, fake_hasher(1));
+    run(roster.create_user(&super::support::platform(), tenant.id(), with_password("correct horse battery"))).unwrap();
+    assert_eq!(take(&inserted).org_id, tenant.id());
+}
