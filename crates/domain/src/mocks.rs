@@ -91,6 +91,7 @@ mock! {
     impl OrganizationWrites for Transaction {
         async fn insert_organization(&mut self, org: &Organization, roles: &[Role]) -> Result<(), StoreError>;
         async fn organization_for_update(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError>;
+        async fn organization_for_share(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError>;
         async fn update_organization(&mut self, org: &Organization) -> Result<(), StoreError>;
         async fn roles_of(&mut self, org: OrgId) -> Result<Vec<Role>, StoreError>;
     }

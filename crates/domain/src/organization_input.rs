@@ -65,7 +65,10 @@ pub struct CreateOrganization {
 }
 
 pub(crate) fn seat_limit(raw: i64) -> Result<u32, RangeError> {
-    u32::try_from(raw).ok().filter(|n| i64::from(*n) <= MAX_SEAT_LIMIT).ok_or(RangeError("seat_limit must be between 0 and 10000000"))
+    u32::try_from(raw)
+        .ok()
+        .filter(|n| i64::from(*n) <= MAX_SEAT_LIMIT)
+        .ok_or(RangeError("seat_limit must be between 0 and 10000000"))
 }
 
 pub(crate) fn invitation_ttl(raw: i64) -> Result<Duration, RangeError> {
@@ -190,7 +193,9 @@ impl UpdateOrganizationInput {
             icon_url: nullable(&mut v, "icon_url", self.icon_url, HttpUrl::parse),
             seat_limit: nullable(&mut v, "seat_limit", self.seat_limit, seat_limit),
             default_role_id: v.check_opt("default_role_id", self.default_role_id, |s| s.parse::<RoleId>()).flatten(),
-            invitation_ttl: v.check_opt("invitation_ttl_seconds", self.invitation_ttl_seconds, invitation_ttl).flatten(),
+            invitation_ttl: v
+                .check_opt("invitation_ttl_seconds", self.invitation_ttl_seconds, invitation_ttl)
+                .flatten(),
         };
         v.finish().map(|()| changes)
     }
@@ -241,9 +246,10 @@ mod tests {
 
     #[test]
     fn defaults_apply() {
-        let cmd = CreateOrganizationInput { slug: Some("acme".into()), name: Some("Acme".into()), ..Default::default() }
-            .validate()
-            .unwrap();
+        let cmd =
+            CreateOrganizationInput { slug: Some("acme".into()), name: Some("Acme".into()), ..Default::default() }
+                .validate()
+                .unwrap();
         assert_eq!(cmd.default_role.as_str(), "member");
         assert_eq!(cmd.invitation_ttl, Duration::days(7));
         assert_eq!(cmd.seat_limit, None);
@@ -251,9 +257,8 @@ mod tests {
 
     #[test]
     fn patches_distinguish_absent_from_null() {
-        let changes = UpdateOrganizationInput { domain: Some(None), logo_url: None, ..Default::default() }
-            .validate()
-            .unwrap();
+        let changes =
+            UpdateOrganizationInput { domain: Some(None), logo_url: None, ..Default::default() }.validate().unwrap();
         assert_eq!(changes.domain, Some(None));
         assert_eq!(changes.logo_url, None);
     }

@@ -122,6 +122,16 @@ pub trait OrganizationWrites: Send {
     /// [`StoreError::Other`] on storage failure.
     async fn organization_for_update(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError>;
 
+    /// The non-deleted organization, locked against changes to it (but not against other
+    /// sharers) until the transaction ends (`SELECT … FOR SHARE`). Adapters whose
+    /// transactions are serial anyway may keep this default.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn organization_for_share(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        self.organization_for_update(id).await
+    }
+
     /// Overwrites a row read with [`Self::organization_for_update`].
     ///
     /// # Errors

@@ -96,11 +96,8 @@ pub struct UserView {
 
 /// The display name from first and last name, when no name was given.
 pub fn derive_display_name(first: Option<&NamePart>, last: Option<&NamePart>) -> Option<DisplayName> {
-    let joined = [first.map(NamePart::as_str), last.map(NamePart::as_str)]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let joined =
+        [first.map(NamePart::as_str), last.map(NamePart::as_str)].into_iter().flatten().collect::<Vec<_>>().join(" ");
     DisplayName::parse(joined).ok()
 }
 

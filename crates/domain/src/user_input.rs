@@ -135,7 +135,10 @@ impl CreateUserInput {
             }
             (Some(raw), false) => match &email {
                 Some(email) => v.check("password", Password::parse(&raw, policy, email)).map(Credential::Password),
-                None => None,
+                None => {
+                    v.check("password", Password::check_length(&raw, policy));
+                    None
+                }
             },
             (None, true) => Some(Credential::Generate),
             (None, false) => Some(Credential::Invite),
@@ -348,7 +351,8 @@ impl ListUsersInput {
         let role_id = v.check_opt("role_id", self.role_id, |s| s.parse::<RoleId>());
         let tag = v.check_opt("tag", self.tag, Tag::parse);
         let sort = v.check_opt("sort", self.sort, |s| {
-            UserSort::from_name(&s).ok_or(BadQuery("sort must be one of created_at, -created_at, email, -email, name, -name"))
+            UserSort::from_name(&s)
+                .ok_or(BadQuery("sort must be one of created_at, -created_at, email, -email, name, -name"))
         });
         v.build(|| {
             Some(ListUsers {

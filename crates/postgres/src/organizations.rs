@@ -17,6 +17,9 @@ const GET: &str = concat!("SELECT ", org_columns!(), " FROM organizations o WHER
 const GET_FOR_UPDATE: &str =
     concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted' FOR UPDATE");
 
+const GET_FOR_SHARE: &str =
+    concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted' FOR SHARE");
+
 const LIST_FIRST: &str =
     concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.status <> 'deleted' ORDER BY o.id LIMIT $1");
 
@@ -118,6 +121,12 @@ impl OrganizationWrites for PgTransaction {
     async fn organization_for_update(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
         let row =
             sqlx::query(GET_FOR_UPDATE).bind(id.as_uuid()).fetch_optional(self.conn()?).await.map_err(store_error)?;
+        row.as_ref().map(rows::organization).transpose()
+    }
+
+    async fn organization_for_share(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        let row =
+            sqlx::query(GET_FOR_SHARE).bind(id.as_uuid()).fetch_optional(self.conn()?).await.map_err(store_error)?;
         row.as_ref().map(rows::organization).transpose()
     }
 

@@ -23,7 +23,13 @@ pub struct CreateApiKeyInput {
 }
 
 impl Roster {
-    fn new_key(&self, owner: ApiKeyOwner, name: KeyName, expires_at: Option<DateTime<Utc>>, by: String) -> (ApiKey, NewSecret) {
+    fn new_key(
+        &self,
+        owner: ApiKeyOwner,
+        name: KeyName,
+        expires_at: Option<DateTime<Utc>>,
+        by: String,
+    ) -> (ApiKey, NewSecret) {
         let secret = NewSecret::generate();
         let key = ApiKey {
             id: ApiKeyId::from_uuid(self.new_id()),

@@ -74,7 +74,11 @@ impl Roster {
             return Ok(principal);
         }
         let found = self.storage.find_api_key(&digest).await?.ok_or(Error::Unauthenticated)?;
-        let org_alive = found.org_status.is_none_or(|s| s == OrgStatus::Active);
+        let org_alive = match (found.key.owner, found.org_status) {
+            (ApiKeyOwner::Platform, _) | (_, Some(OrgStatus::Active)) => true,
+            // An organization key whose organization is deleted, or missing altogether.
+            _ => false,
+        };
         if !(found.key.digest.matches(&digest) && found.key.is_usable_at(now) && org_alive) {
             return Err(Error::Unauthenticated);
         }

@@ -34,8 +34,10 @@ impl Roster {
         }
         let now = self.clock.now();
         let id = OrgId::from_uuid(self.new_id());
-        let roles: Vec<Role> =
-            BuiltinRole::ALL.iter().map(|&which| Role::builtin(RoleId::from_uuid(self.new_id()), id, which, now)).collect();
+        let roles: Vec<Role> = BuiltinRole::ALL
+            .iter()
+            .map(|&which| Role::builtin(RoleId::from_uuid(self.new_id()), id, which, now))
+            .collect();
         let default_role_id = roles.iter().find(|r| r.key == cmd.default_role).map(|r| r.id).ok_or_else(|| {
             ValidationErrors::single("default_role", "not_found", "default_role must be owner, admin or member")
         })?;
@@ -116,6 +118,10 @@ impl Roster {
     ) -> Result<Organization, Error> {
         ensure_reach(principal, id)?;
         let changes = input.validate()?;
+        // The seat limit is the plan's: an organization's own keys cannot raise it.
+        if changes.seat_limit.is_some() && !principal.is_platform() {
+            return Err(Error::Forbidden);
+        }
         let mut tx = self.storage.begin().await?;
         let mut org = tx.organization_for_update(id).await?.ok_or(Error::NotFound(Resource::Organization))?;
         check_version(expected_version, org.version)?;

@@ -16,6 +16,8 @@ use crate::values::{Password, Username};
 
 /// How often a generated username is re-rolled when a concurrent request takes it.
 const USERNAME_ATTEMPTS: u32 = 5;
+/// How many usernames are tried inside one transaction before giving up.
+const USERNAME_CANDIDATES: u32 = 20;
 
 /// A created user, with the generated password when one was asked for. The password is
 /// shown to the caller once and never stored in clear.
@@ -45,7 +47,8 @@ fn resolve_roles(choice: &RoleChoice, roles: &[Role]) -> Result<Option<Vec<RoleI
     match choice {
         RoleChoice::Unspecified => Ok(None),
         RoleChoice::Key(key) => roles.iter().find(|r| &r.key == key).map(|r| Some(vec![r.id])).ok_or_else(|| {
-            ValidationErrors::single("role", "not_found", format!("no role with key {key:?} in the organization")).into()
+            ValidationErrors::single("role", "not_found", format!("no role with key {key:?} in the organization"))
+                .into()
         }),
         RoleChoice::Ids(ids) => {
             let mut errors = ValidationErrors::default();
@@ -108,17 +111,29 @@ impl Roster {
             updated_at: now,
             version: 1,
         };
-        for attempt in 0..USERNAME_ATTEMPTS {
+        // Without a seat limit, creations only share-lock the organization (so a
+        // concurrent change to it, such as setting a limit, waits for them); with one,
+        // they lock it exclusively and count seats one at a time.
+        let mut exclusive = org.seat_limit.is_some();
+        let mut attempt = 0;
+        while attempt < USERNAME_ATTEMPTS {
             let mut tx = self.storage.begin().await?;
-            let org = match org.seat_limit {
-                // Lock the organization so concurrent creations count seats one at a time.
-                Some(_) => tx.organization_for_update(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?,
-                None => org.clone(),
+            let locked = if exclusive {
+                tx.organization_for_update(org_id).await?
+            } else {
+                tx.organization_for_share(org_id).await?
             };
-            if let Some(limit) = org.seat_limit
-                && tx.count_seats(org_id).await? >= u64::from(limit)
-            {
-                return Err(Error::SeatLimitReached { limit });
+            let org = locked.ok_or(Error::NotFound(Resource::Organization))?;
+            match org.seat_limit {
+                // A limit appeared since the first read: start again with the exclusive lock.
+                Some(_) if !exclusive => {
+                    exclusive = true;
+                    continue;
+                }
+                Some(limit) if tx.count_seats(org_id).await? >= u64::from(limit) => {
+                    return Err(Error::SeatLimitReached { limit });
+                }
+                _ => {}
             }
             let roles = tx.roles_of(org_id).await?;
             user.role_ids = resolve_roles(&cmd.roles, &roles)?.unwrap_or_else(|| vec![org.default_role_id]);
@@ -134,7 +149,7 @@ impl Roster {
                     });
                 }
                 // A concurrent request took the generated username: roll again.
-                Err(StoreError::Duplicate(Unique::UserUsername)) if cmd.username.is_none() => {}
+                Err(StoreError::Duplicate(Unique::UserUsername)) if cmd.username.is_none() => attempt += 1,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -150,13 +165,14 @@ impl Roster {
         attempt: u32,
     ) -> Result<Username, Error> {
         let mut suffix = (attempt > 0).then(|| rand::thread_rng().gen_range(1000..100_000));
-        loop {
+        for _ in 0..USERNAME_CANDIDATES {
             let candidate = Username::derive_from(local_part, suffix);
             if !tx.username_taken(org, &candidate).await? {
                 return Ok(candidate);
             }
             suffix = Some(rand::thread_rng().gen_range(1000..100_000));
         }
+        Err(Error::UsernameTaken)
     }
 
     async fn hash(&self, password: &Password) -> Result<crate::hashing::PasswordHash, Error> {
@@ -232,7 +248,9 @@ impl Roster {
         let mut tx = self.storage.begin().await?;
         let mut user = tx.user_for_update(org_id, id).await?.ok_or(Error::NotFound(Resource::User))?;
         check_version(expected_version, user.version)?;
-        if let Some(roles) = resolve_roles(&changes.roles, &tx.roles_of(org_id).await?)? {
+        if changes.roles != RoleChoice::Unspecified
+            && let Some(roles) = resolve_roles(&changes.roles, &tx.roles_of(org_id).await?)?
+        {
             user.role_ids = roles;
         }
         if let Some(status) = changes.status {
@@ -240,7 +258,7 @@ impl Roster {
                 return Err(ValidationErrors::single(
                     "status",
                     "invalid",
-                    "an invited user becomes active by accepting the invitation",
+                    "an invited user's status changes only when the invitation is accepted",
                 )
                 .into());
             }

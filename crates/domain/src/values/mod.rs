@@ -12,6 +12,5 @@ pub use metadata::{Metadata, MetadataError};
 pub use password::{Password, PasswordError, PasswordPolicy};
 pub use slug::{Slug, SlugError, Username, UsernameError};
 pub use text::{
-    Description, DisplayName, DomainName, HttpUrl, KeyName, Locale, Location, NamePart, OrgName,
-    Tag, Tags, TextError,
+    Description, DisplayName, DomainName, HttpUrl, KeyName, Locale, Location, NamePart, OrgName, Tag, Tags, TextError,
 };

@@ -76,6 +76,19 @@ impl Password {
     /// # Errors
     /// [`PasswordError`] when too short, too long or equal to the email.
     pub fn parse(raw: &str, policy: PasswordPolicy, email: &Email) -> Result<Self, PasswordError> {
+        Self::check_length(raw, policy)?;
+        if raw.trim().to_lowercase() == email.normalized() {
+            return Err(PasswordError::EqualsEmail);
+        }
+        Ok(Self(SecretString::from(raw.to_owned())))
+    }
+
+    /// Checks only the length bounds (used when the email is itself invalid, so the
+    /// caller still hears about every problem at once).
+    ///
+    /// # Errors
+    /// [`PasswordError::TooShort`] or [`PasswordError::TooLong`].
+    pub fn check_length(raw: &str, policy: PasswordPolicy) -> Result<(), PasswordError> {
         let chars = raw.chars().count();
         if chars < policy.min_chars {
             return Err(PasswordError::TooShort { min: policy.min_chars });
@@ -83,10 +96,7 @@ impl Password {
         if chars > PasswordPolicy::MAX_CHARS {
             return Err(PasswordError::TooLong);
         }
-        if raw.trim().to_lowercase() == email.normalized() {
-            return Err(PasswordError::EqualsEmail);
-        }
-        Ok(Self(SecretString::from(raw.to_owned())))
+        Ok(())
     }
 
     /// A new random password from the operating system's CSPRNG that meets `policy`:

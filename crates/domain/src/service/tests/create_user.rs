@@ -248,7 +248,7 @@ fn the_seat_limit_in_force_is_the_one_read_under_the_lock() {
 }
 
 #[test]
-fn without_a_seat_limit_the_organization_is_not_locked_and_seats_are_not_counted() {
+fn without_a_seat_limit_the_organization_is_only_share_locked_and_seats_are_not_counted() {
     let tenant = Tenant::new("acme");
     let (mut tx, inserted) = inserting_tx(&tenant);
     tx.expect_organization_for_update().times(0);

@@ -196,6 +196,8 @@ impl Tenant {
         let mut tx = MockTransaction::new();
         let roles = self.roles.clone();
         tx.expect_roles_of().returning(move |_| Ok(roles.clone()));
+        let org = self.org.clone();
+        tx.expect_organization_for_share().returning(move |id| Ok((id == org.id).then(|| org.clone())));
         tx
     }
 }

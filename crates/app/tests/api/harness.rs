@@ -1,0 +1,155 @@
+//! Starts the service for one test and speaks to it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use roster::server::rest_router;
+use roster::wiring::Backend;
+use roster_domain::service::{Roster, Settings};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tower::ServiceExt as _;
+
+/// One running service on a fresh database.
+pub struct TestApp {
+    router: axum::Router,
+    /// The gRPC server's address.
+    pub grpc_addr: SocketAddr,
+    /// A platform key's secret.
+    pub platform_key: String,
+    /// The use cases, for set-up that has no API (platform keys).
+    pub roster: Arc<Roster>,
+    _stop: oneshot::Sender<()>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A response, its body parsed as JSON (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// `body.data`.
+    pub fn data(&self) -> &Value {
+        &self.body["data"]
+    }
+
+    /// `body.code` of a problem.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    /// The field names of a validation problem.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| errors.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backend = Backend::sqlite(&dir.path().join("roster.db")).await.expect("open sqlite");
+        Self::start(backend, Some(dir)).await
+    }
+
+    pub async fn postgres() -> Self {
+        let storage = roster_postgres::testing::fresh_database().await;
+        Self::start(Backend::Postgres(storage), None).await
+    }
+
+    async fn start(backend: Backend, dir: Option<tempfile::TempDir>) -> Self {
+        backend.migrate().await.expect("migrate");
+        let roster = Arc::new(Roster::new(
+            backend.storage(),
+            Arc::new(roster::hasher::BlockingHasher::new(2)),
+            Settings::default(),
+        ));
+        let (_, secret) = roster.create_platform_key("test").await.expect("platform key");
+        let metrics = roster::telemetry::metrics_handle();
+        let router = rest_router(roster.clone(), backend, metrics);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let grpc_addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(roster_grpc::serve(listener, roster.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Self { router, grpc_addr, platform_key: secret.expose().to_owned(), roster, _stop: stop, _dir: dir }
+    }
+
+    /// Sends a request with the platform key.
+    pub async fn call(&self, method: Method, uri: &str, body: Option<Value>) -> Reply {
+        self.call_as(&self.platform_key, method, uri, body).await
+    }
+
+    /// Sends a request with `key` (empty: no Authorization header).
+    pub async fn call_as(&self, key: &str, method: Method, uri: &str, body: Option<Value>) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if !key.is_empty() {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        let request = match body {
+            Some(json) => {
+                request.header("content-type", "application/json").body(Body::from(json.to_string())).expect("request")
+            }
+            None => request.body(Body::empty()).expect("request"),
+        };
+        self.send(request).await
+    }
+
+    /// Sends any request.
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.router.clone().oneshot(request).await.expect("router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply { status, headers, body }
+    }
+
+    /// Creates an organization and returns its id.
+    pub async fn org(&self, slug: &str, extra: Value) -> String {
+        let mut body = serde_json::json!({"slug": slug, "name": format!("Org {slug}")});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let reply = self.call(Method::POST, "/v1/organizations", Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.data()["id"].as_str().expect("org id").to_owned()
+    }
+
+    /// Creates an invited user and returns its JSON.
+    pub async fn user(&self, org: &str, email: &str) -> Value {
+        let reply = self
+            .call(
+                Method::POST,
+                &format!("/v1/organizations/{org}/users"),
+                Some(serde_json::json!({"email": email, "name": email})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.data().clone()
+    }
+
+    /// Makes a service key for `org` and returns its secret.
+    pub async fn service_key(&self, org: &str) -> String {
+        let reply = self
+            .call(Method::POST, &format!("/v1/organizations/{org}/api-keys"), Some(serde_json::json!({"name": "svc"})))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.data()["secret"].as_str().expect("secret").to_owned()
+    }
+}
