@@ -1,0 +1,89 @@
+//! API key bodies. A key's secret appears once, in the response that created it.
+
+use chrono::{DateTime, Utc};
+use roster_domain::api_key::{self as domain, NewSecret};
+use roster_domain::service::CreateApiKeyInput;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+/// An API key, without its secret.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ApiKey {
+    /// Its id.
+    pub id: Uuid,
+    /// The organization it acts for (`null` for platform keys).
+    pub organization_id: Option<Uuid>,
+    /// A human label.
+    pub name: String,
+    /// The start of the token, to recognise it by.
+    #[schema(example = "rst_AbCdEfGh")]
+    pub prefix: String,
+    /// Who made it.
+    pub created_by: String,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<domain::ApiKey> for ApiKey {
+    fn from(k: domain::ApiKey) -> Self {
+        Self {
+            id: *k.id.as_uuid(),
+            organization_id: k.owner.org_id().map(|o| *o.as_uuid()),
+            name: k.name.as_str().to_owned(),
+            prefix: k.prefix,
+            created_by: k.created_by,
+            created_at: k.created_at,
+            expires_at: k.expires_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A created key with its secret, shown only in this response.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    /// The key.
+    #[serde(flatten)]
+    pub key: ApiKey,
+    /// The bearer token. Store it now: it cannot be shown again.
+    #[schema(example = "rst_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg")]
+    pub secret: String,
+}
+
+impl From<(domain::ApiKey, NewSecret)> for CreatedApiKey {
+    fn from((key, secret): (domain::ApiKey, NewSecret)) -> Self {
+        Self { key: key.into(), secret: secret.expose().to_owned() }
+    }
+}
+
+/// A request to create a service key for an organization.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKeyRequest {
+    /// A human label.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "billing sync")]
+    pub name: Option<String>,
+    /// When the key stops working; must be in the future.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<CreateApiKeyRequest> for CreateApiKeyInput {
+    fn from(r: CreateApiKeyRequest) -> Self {
+        Self { name: r.name, expires_at: r.expires_at }
+    }
+}
+
+/// The `{org_id}/api-keys/{key_id}` path parameters.
+#[derive(Clone, Copy, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ApiKeyPath {
+    /// The organization's id.
+    pub org_id: Uuid,
+    /// The key's id.
+    pub key_id: Uuid,
+}

@@ -1,0 +1,275 @@
+//! Organization bodies.
+
+use chrono::{DateTime, Utc};
+use roster_domain::organization as domain;
+use roster_domain::organization_input::{CreateOrganizationInput, UpdateOrganizationInput};
+use roster_domain::validation::{ValidationErrors, Validator};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::{not_null, patch_field};
+
+/// An organization (a tenant).
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Organization {
+    /// Its id.
+    pub id: Uuid,
+    /// Unique lowercase handle.
+    #[schema(example = "acme")]
+    pub slug: String,
+    /// Display name.
+    #[schema(example = "Acme Inc.")]
+    pub name: String,
+    /// Internet domain.
+    #[schema(example = "acme.example")]
+    pub domain: Option<String>,
+    /// Free-text description.
+    pub description: Option<String>,
+    /// Logo image URL.
+    #[schema(format = "uri")]
+    pub logo_url: Option<String>,
+    /// Icon image URL.
+    #[schema(format = "uri")]
+    pub icon_url: Option<String>,
+    /// The partner organization that manages this one.
+    pub parent_id: Option<Uuid>,
+    /// The most non-deleted users (invited included); `null` is unlimited.
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub seat_limit: Option<u32>,
+    /// The role new users get when a request names none.
+    pub default_role_id: Uuid,
+    /// How long invitations stay valid, in seconds.
+    #[schema(example = 604_800)]
+    pub invitation_ttl_seconds: i64,
+    /// Life-cycle status.
+    pub status: OrganizationStatus,
+    /// Who created it (`api_key:<id>`).
+    pub created_by: String,
+    /// Who changed it last.
+    pub modified_by: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was changed last.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version; also the `ETag`.
+    #[schema(minimum = 1)]
+    pub version: i64,
+}
+
+/// Whether an organization is usable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationStatus {
+    /// In use.
+    Active,
+    /// Soft-deleted.
+    Deleted,
+}
+
+impl From<domain::OrgStatus> for OrganizationStatus {
+    fn from(s: domain::OrgStatus) -> Self {
+        match s {
+            domain::OrgStatus::Active => Self::Active,
+            domain::OrgStatus::Deleted => Self::Deleted,
+        }
+    }
+}
+
+impl From<domain::Organization> for Organization {
+    fn from(o: domain::Organization) -> Self {
+        Self {
+            id: *o.id.as_uuid(),
+            slug: o.slug.as_str().to_owned(),
+            name: o.name.as_str().to_owned(),
+            domain: o.domain.map(|d| d.as_str().to_owned()),
+            description: o.description.map(|d| d.as_str().to_owned()),
+            logo_url: o.logo_url.map(|u| u.as_str().to_owned()),
+            icon_url: o.icon_url.map(|u| u.as_str().to_owned()),
+            parent_id: o.parent_id.map(|p| *p.as_uuid()),
+            seat_limit: o.seat_limit,
+            default_role_id: *o.default_role_id.as_uuid(),
+            invitation_ttl_seconds: o.invitation_ttl.num_seconds(),
+            status: o.status.into(),
+            created_by: o.created_by,
+            modified_by: o.modified_by,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            version: o.version,
+        }
+    }
+}
+
+/// The organization summary embedded in a user.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct OrganizationSummary {
+    /// The organization's id.
+    pub id: Uuid,
+    /// Its slug.
+    pub slug: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl From<&domain::OrgSummary> for OrganizationSummary {
+    fn from(s: &domain::OrgSummary) -> Self {
+        Self { id: *s.id.as_uuid(), slug: s.slug.as_str().to_owned(), name: s.name.as_str().to_owned() }
+    }
+}
+
+/// The key of a built-in role.
+#[derive(Clone, Copy, Debug, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum BuiltinRoleKey {
+    /// Full control.
+    Owner,
+    /// Manages users, roles and keys.
+    Admin,
+    /// An ordinary member.
+    Member,
+}
+
+/// A request to create an organization (platform keys only).
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganizationRequest {
+    /// Unique handle: 2–63 lowercase letters, digits and inner hyphens.
+    #[schema(value_type = String, required = true, min_length = 2, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$", example = "acme")]
+    pub slug: Option<String>,
+    /// Display name.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, example = "Acme Inc.")]
+    pub name: Option<String>,
+    /// Internet domain, such as `acme.example`.
+    #[schema(max_length = 253)]
+    pub domain: Option<String>,
+    /// Free-text description.
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    /// Absolute http(s) URL of a logo.
+    #[schema(max_length = 2048, pattern = "^https?://[^/\\s]\\S*$")]
+    pub logo_url: Option<String>,
+    /// Absolute http(s) URL of an icon.
+    #[schema(max_length = 2048, pattern = "^https?://[^/\\s]\\S*$")]
+    pub icon_url: Option<String>,
+    /// The managing (partner) organization.
+    #[schema(value_type = Option<Uuid>)]
+    pub parent_id: Option<String>,
+    /// The most users the organization may have; absent or `null` is unlimited.
+    #[schema(minimum = 0, maximum = 10_000_000)]
+    pub seat_limit: Option<i64>,
+    /// The key of the role new users get when a request names none (default `member`).
+    #[schema(value_type = Option<BuiltinRoleKey>)]
+    pub default_role: Option<String>,
+    /// How long invitations stay valid, in seconds (60 s to 90 days; default 7 days).
+    #[schema(minimum = 60, maximum = 7_776_000)]
+    pub invitation_ttl_seconds: Option<i64>,
+}
+
+impl From<CreateOrganizationRequest> for CreateOrganizationInput {
+    fn from(r: CreateOrganizationRequest) -> Self {
+        Self {
+            slug: r.slug,
+            name: r.name,
+            domain: r.domain,
+            description: r.description,
+            logo_url: r.logo_url,
+            icon_url: r.icon_url,
+            parent_id: r.parent_id,
+            seat_limit: r.seat_limit,
+            default_role: r.default_role,
+            invitation_ttl_seconds: r.invitation_ttl_seconds,
+        }
+    }
+}
+
+/// A partial update: absent fields stay as they are; `null` clears a nullable field.
+#[derive(Clone, Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrganizationRequest {
+    /// New slug.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = String, min_length = 2, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
+    pub slug: Option<Option<String>>,
+    /// New name.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    pub name: Option<Option<String>>,
+    /// New domain, or `null` to clear it.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 253)]
+    pub domain: Option<Option<String>>,
+    /// New description, or `null` to clear it.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub description: Option<Option<String>>,
+    /// New logo URL, or `null` to clear it.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[^/\\s]\\S*$")]
+    pub logo_url: Option<Option<String>>,
+    /// New icon URL, or `null` to clear it.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[^/\\s]\\S*$")]
+    pub icon_url: Option<Option<String>>,
+    /// New seat limit, or `null` for unlimited.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<i64>, minimum = 0, maximum = 10_000_000)]
+    pub seat_limit: Option<Option<i64>>,
+    /// The id of one of the organization's roles.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Uuid)]
+    pub default_role_id: Option<Option<String>>,
+    /// New invitation lifetime in seconds.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = i64, minimum = 60, maximum = 7_776_000)]
+    pub invitation_ttl_seconds: Option<Option<i64>>,
+}
+
+impl TryFrom<UpdateOrganizationRequest> for UpdateOrganizationInput {
+    type Error = ValidationErrors;
+
+    fn try_from(r: UpdateOrganizationRequest) -> Result<Self, Self::Error> {
+        let mut v = Validator::default();
+        let input = Self {
+            slug: not_null(&mut v, "slug", r.slug),
+            name: not_null(&mut v, "name", r.name),
+            domain: r.domain,
+            description: r.description,
+            logo_url: r.logo_url,
+            icon_url: r.icon_url,
+            seat_limit: r.seat_limit,
+            default_role_id: not_null(&mut v, "default_role_id", r.default_role_id),
+            invitation_ttl_seconds: not_null(&mut v, "invitation_ttl_seconds", r.invitation_ttl_seconds),
+        };
+        v.finish().map(|()| input)
+    }
+}
+
+/// The `{org_id}` path parameter.
+#[derive(Clone, Copy, Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OrgPath {
+    /// The organization's id.
+    pub org_id: Uuid,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_tell_absent_from_null() {
+        let r: UpdateOrganizationRequest = serde_json::from_str(r#"{"domain": null, "name": "N"}"#).unwrap();
+        let input = UpdateOrganizationInput::try_from(r).unwrap();
+        assert_eq!(input.domain, Some(None));
+        assert_eq!(input.description, None);
+        assert_eq!(input.name.as_deref(), Some("N"));
+    }
+
+    #[test]
+    fn null_is_rejected_where_a_value_is_required() {
+        let r: UpdateOrganizationRequest = serde_json::from_str(r#"{"slug": null, "name": null}"#).unwrap();
+        let err = UpdateOrganizationInput::try_from(r).unwrap_err();
+        let fields: Vec<_> = err.fields().iter().map(|f| (f.field.as_str(), f.code)).collect();
+        assert_eq!(fields, [("slug", "null"), ("name", "null")]);
+    }
+}

@@ -1,0 +1,10 @@
+//! Edge behaviour of the router, driven with `tower::ServiceExt::oneshot` over a real
+//! SQLite database (or mocked storage where a failure must be forced). The black-box API
+//! suite lives in the app crate; these cover what this crate adds: problems, extractors,
+//! headers, middleware and the OpenAPI document.
+
+mod conventions;
+mod extractors;
+mod ops;
+mod resources;
+mod support;

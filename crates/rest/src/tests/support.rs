@@ -1,0 +1,137 @@
+//! The test harness: a router over a fresh SQLite database and a platform key.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use metrics_exporter_prometheus::PrometheusHandle;
+use roster_domain::hashing::PasswordHash;
+use roster_domain::mocks::MockPasswordHasher;
+use roster_domain::ports::Storage;
+use roster_domain::service::{Roster, Settings};
+use serde_json::Value;
+use tempfile::TempDir;
+use tower::ServiceExt as _;
+
+use crate::RestState;
+
+/// One recorder per process: the HTTP metrics go to the global one.
+pub(crate) fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = crate::metrics::prometheus_builder().build_recorder();
+            let handle = recorder.handle();
+            // Another test binary's recorder cannot be installed here; ignoring is safe.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Hashing is the domain's business; a stand-in keeps these tests fast.
+pub(crate) fn fake_hasher() -> MockPasswordHasher {
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_hash().returning(|_| Ok(PasswordHash::from_phc("$fake$".to_owned())));
+    hasher.expect_verify().returning(|_, _| false);
+    hasher
+}
+
+/// The state over any storage.
+pub(crate) fn state(storage: Arc<dyn Storage>, on_scrape: Arc<dyn Fn() + Send + Sync>) -> RestState {
+    let roster = Roster::new(storage, Arc::new(fake_hasher()), Settings::default());
+    RestState { roster: Arc::new(roster), metrics: metrics_handle(), on_scrape }
+}
+
+/// The router over a fresh database, with a platform key.
+pub(crate) struct TestApp {
+    pub(crate) router: Router,
+    pub(crate) key: String,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    pub(crate) async fn new() -> Self {
+        Self::with_scrape_hook(Arc::new(|| {})).await
+    }
+
+    pub(crate) async fn with_scrape_hook(on_scrape: Arc<dyn Fn() + Send + Sync>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = roster_sqlite::SqliteStorage::open(&dir.path().join("roster.db")).await.expect("open");
+        storage.migrate().await.expect("migrate");
+        let state = state(Arc::new(storage), on_scrape);
+        let (_, secret) = state.roster.create_platform_key("test").await.expect("platform key");
+        Self { router: crate::router(state), key: secret.expose().to_owned(), _dir: dir }
+    }
+
+    /// An authenticated request without a body.
+    pub(crate) fn get(&self, method: &str, uri: &str) -> Request<Body> {
+        authed(method, uri, &self.key).body(Body::empty()).expect("request")
+    }
+
+    /// An authenticated JSON request.
+    pub(crate) fn json(&self, method: &str, uri: &str, body: &Value) -> Request<Body> {
+        authed(method, uri, &self.key)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    }
+
+    pub(crate) async fn send(&self, req: Request<Body>) -> Reply {
+        send(&self.router, req).await
+    }
+
+    /// Creates an organization and returns its id.
+    pub(crate) async fn org(&self, slug: &str) -> String {
+        let reply =
+            self.send(self.json("POST", "/v1/organizations", &serde_json::json!({"slug": slug, "name": slug}))).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        reply.json()["data"]["id"].as_str().expect("id").to_owned()
+    }
+}
+
+/// A request builder with `Authorization: Bearer <key>`.
+pub(crate) fn authed(method: &str, uri: &str, key: &str) -> http::request::Builder {
+    Request::builder().method(method).uri(uri).header(header::AUTHORIZATION, format!("Bearer {key}"))
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+}
+
+impl Reply {
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub(crate) fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map_or("", |v| v.to_str().unwrap_or(""))
+    }
+
+    /// Asserts a problem body of this status and code, and returns it.
+    #[track_caller]
+    pub(crate) fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text());
+        assert_eq!(self.header("content-type"), "application/problem+json");
+        let body = self.json();
+        assert_eq!(body["code"], code, "{body}");
+        body
+    }
+}
+
+pub(crate) async fn send(router: &Router, req: Request<Body>) -> Reply {
+    let res = router.clone().oneshot(req).await.expect("infallible");
+    let (parts, body) = res.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply { status: parts.status, headers: parts.headers, body }
+}
