@@ -20,8 +20,6 @@ pub struct TestApp {
     pub grpc_addr: SocketAddr,
     /// A platform key's secret.
     pub platform_key: String,
-    /// The use cases, for set-up that has no API (platform keys).
-    pub roster: Arc<Roster>,
     _stop: oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -82,7 +80,7 @@ impl TestApp {
         tokio::spawn(roster_grpc::serve(listener, roster.clone(), async move {
             let _ = stopped.await;
         }));
-        Self { router, grpc_addr, platform_key: secret.expose().to_owned(), roster, _stop: stop, _dir: dir }
+        Self { router, grpc_addr, platform_key: secret.expose().to_owned(), _stop: stop, _dir: dir }
     }
 
     /// Sends a request with the platform key.

@@ -1,0 +1,193 @@
+//! Typed configuration: defaults, then an optional TOML file, then `ROSTER_*` environment
+//! variables (and `DATABASE_URL`), loaded once in `main` and passed down.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the service can be configured with.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the SQLite database and the bootstrap key file live (`ROSTER_DATA_DIR`).
+    #[serde(default = "defaults::data_dir")]
+    pub data_dir: PathBuf,
+    /// REST listen address (`ROSTER_HTTP_ADDR`).
+    #[serde(default = "defaults::http_addr")]
+    pub http_addr: SocketAddr,
+    /// gRPC listen address (`ROSTER_GRPC_ADDR`).
+    #[serde(default = "defaults::grpc_addr")]
+    pub grpc_addr: SocketAddr,
+    /// `postgres://…` to use PostgreSQL; unset means SQLite in the data directory
+    /// (`DATABASE_URL` or `ROSTER_DATABASE_URL`).
+    #[serde(default)]
+    pub database_url: Option<SecretString>,
+    /// Most database connections per instance (`ROSTER_DB_MAX_CONNECTIONS`).
+    #[serde(default = "defaults::db_max_connections")]
+    pub db_max_connections: u32,
+    /// Minimum password length (`ROSTER_PASSWORD_MIN_LENGTH`, 8..=256, default 12).
+    #[serde(default = "defaults::password_min_length")]
+    pub password_min_length: usize,
+    /// How long a verified API key is trusted before storage is asked again
+    /// (`ROSTER_KEY_CACHE_TTL_SECONDS`, 0..=60, default 5).
+    #[serde(default = "defaults::key_cache_ttl_seconds")]
+    pub key_cache_ttl_seconds: u32,
+    /// Log filter in `tracing` syntax (`ROSTER_LOG`, default `info`).
+    #[serde(default = "defaults::log")]
+    pub log: String,
+    /// `text` or `json` (`ROSTER_LOG_FORMAT`).
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+mod defaults {
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+
+    pub fn data_dir() -> PathBuf {
+        PathBuf::from("data")
+    }
+    pub fn http_addr() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 8080))
+    }
+    pub fn grpc_addr() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 50051))
+    }
+    pub fn db_max_connections() -> u32 {
+        32
+    }
+    pub fn password_min_length() -> usize {
+        12
+    }
+    pub fn key_cache_ttl_seconds() -> u32 {
+        5
+    }
+    pub fn log() -> String {
+        "info".to_owned()
+    }
+}
+
+/// The configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source is malformed or a value has the wrong type.
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+    /// A value is out of range.
+    #[error("invalid configuration: {0}")]
+    OutOfRange(&'static str),
+}
+
+/// Which database the service uses.
+#[derive(Debug)]
+pub enum Database<'a> {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(&'a str),
+}
+
+impl Config {
+    /// Loads defaults → `file` (when given and present) → environment.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the bad value.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(file))
+    }
+
+    /// The sources, in order of precedence (later wins).
+    pub fn figment(file: Option<&Path>) -> Figment {
+        let mut figment = Figment::new();
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(Env::prefixed("ROSTER_").ignore(&["config"])).merge(Env::raw().only(&["DATABASE_URL"]))
+    }
+
+    /// Extracts and checks the configuration.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the bad value.
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Self = figment.extract().map_err(Box::new)?;
+        if !(8..=256).contains(&config.password_min_length) {
+            return Err(ConfigError::OutOfRange("password_min_length must be between 8 and 256"));
+        }
+        if config.key_cache_ttl_seconds > 60 {
+            return Err(ConfigError::OutOfRange("key_cache_ttl_seconds must be at most 60"));
+        }
+        if config.db_max_connections == 0 {
+            return Err(ConfigError::OutOfRange("db_max_connections must be at least 1"));
+        }
+        Ok(config)
+    }
+
+    /// The database to use.
+    pub fn database(&self) -> Database<'_> {
+        match &self.database_url {
+            Some(url) if !url.expose_secret().is_empty() => Database::Postgres(url.expose_secret()),
+            _ => Database::Sqlite(self.data_dir.join("roster.db")),
+        }
+    }
+
+    /// Where the first platform key is written.
+    pub fn bootstrap_key_path(&self) -> PathBuf {
+        self.data_dir.join("bootstrap-platform-key")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+
+    #[test]
+    fn defaults_then_file_then_environment() {
+        Jail::expect_with(|jail| {
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
+            assert!(matches!(config.database(), Database::Sqlite(p) if p.ends_with("data/roster.db")));
+
+            jail.create_file("roster.toml", "http_addr = \"127.0.0.1:9000\"\ngrpc_addr = \"127.0.0.1:9001\"")?;
+            jail.set_env("ROSTER_GRPC_ADDR", "127.0.0.1:9100");
+            jail.set_env("DATABASE_URL", "postgres://db/roster");
+            let config = Config::load(Some(Path::new("roster.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.http_addr.to_string(), "127.0.0.1:9000");
+            assert_eq!(config.grpc_addr.to_string(), "127.0.0.1:9100");
+            assert!(matches!(config.database(), Database::Postgres("postgres://db/roster")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        Jail::expect_with(|jail| {
+            jail.set_env("ROSTER_HTTP_ADDR", "not an address");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.to_lowercase().contains("http_addr"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("ROSTER_PASSWORD_MIN_LENGTH", "4");
+            assert!(Config::load(None).unwrap_err().to_string().contains("password_min_length"));
+            Ok(())
+        });
+    }
+}

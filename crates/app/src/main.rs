@@ -1,0 +1,5 @@
+//! `roster`: see `roster --help`.
+
+fn main() -> std::process::ExitCode {
+    roster::cli::main()
+}
