@@ -153,6 +153,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's `Jail` closures must return its (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use figment::Jail;
 
