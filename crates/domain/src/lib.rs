@@ -52,3 +52,23 @@ pub mod validation;
 pub mod values;
 
 pub use error::{Error, StoreError};
+
+#[cfg(test)]
+mod tidy {
+    /// Architecture invariant: the domain depends on no I/O crate.
+    #[test]
+    fn the_domain_depends_on_no_io_crate() {
+        let manifest = include_str!("../Cargo.toml");
+        let dependencies = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .expect("a [dependencies] table");
+        for io in ["tokio", "sqlx", "axum", "tonic", "hyper", "serde_json", "lettre", "reqwest", "tower"] {
+            let declared = dependencies.lines().any(|line| {
+                line.trim_start().starts_with(&format!("{io} ")) || line.trim_start().starts_with(&format!("{io}."))
+            });
+            assert!(!declared, "roster-domain must not depend on {io}");
+        }
+    }
+}
