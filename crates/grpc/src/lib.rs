@@ -78,6 +78,8 @@ pub async fn routes(roster: Arc<Roster>) -> Routes {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            // google.rpc.ErrorInfo / BadRequest, so reflection clients can decode error details.
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
     // Both descriptor sets are embedded at compile time and checked by this crate's tests,
     // so building from them cannot fail at run time.
