@@ -71,7 +71,7 @@ CREATE INDEX users_org_name_idx ON users (org_id, name COLLATE "C", id) WHERE st
 CREATE INDEX users_org_status_idx ON users (org_id, status, id) WHERE status <> 'deleted';
 CREATE INDEX users_tags_idx ON users USING gin (tags) WHERE status <> 'deleted';
 CREATE INDEX users_search_idx ON users
-    USING gin ((lower(name) || ' ' || email_normalized || ' ' || username) gin_trgm_ops)
+    USING gin ((lower(name) || chr(31) || email_normalized || chr(31) || username) gin_trgm_ops)
     WHERE status <> 'deleted';
 
 CREATE TABLE user_roles (

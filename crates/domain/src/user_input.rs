@@ -342,7 +342,15 @@ impl ListUsersInput {
         let email = v.check_opt("email", self.email, Email::parse);
         let q = v.check_opt("q", self.q, |q| {
             let q = q.trim().to_owned();
-            if q.is_empty() || q.chars().count() > 100 { Err(BadQuery("q must be 1 to 100 characters")) } else { Ok(q) }
+            if q.is_empty() || q.chars().count() > 100 {
+                Err(BadQuery("q must be 1 to 100 characters"))
+            } else if q.chars().any(char::is_control) {
+                // Storage joins the searched fields with a control character, so a query
+                // holding one could match across fields.
+                Err(BadQuery("q must not contain control characters"))
+            } else {
+                Ok(q)
+            }
         });
         let status = v.check_opt("status", self.status, |s| match UserStatus::from_name(&s) {
             Some(UserStatus::Deleted) | None => Err(BadQuery("status must be invited, active or suspended")),

@@ -106,7 +106,7 @@ pub(crate) fn push_list_users(sql: &mut QueryBuilder<'_, Postgres>, org: OrgId, 
         sql.push(" AND u.email_normalized COLLATE \"C\" = ").push_bind(email.normalized().to_owned());
     }
     if let Some(q) = &filter.q {
-        sql.push(" AND (lower(u.name) || ' ' || u.email_normalized || ' ' || u.username) LIKE '%' || ")
+        sql.push(" AND (lower(u.name) || chr(31) || u.email_normalized || chr(31) || u.username) LIKE '%' || ")
             .push_bind(like_escape(&q.to_lowercase()))
             .push(" || '%'");
     }

@@ -54,7 +54,7 @@ fn list_users_query(org: OrgId, query: &UserQuery) -> QueryBuilder<'static, Sqli
         sql.push(" AND u.email_normalized = ").push_bind(email.normalized().to_owned());
     }
     if let Some(q) = &filter.q {
-        sql.push(" AND (u.name_lower || ' ' || u.email_normalized || ' ' || u.username) LIKE ")
+        sql.push(" AND (u.name_lower || char(31) || u.email_normalized || char(31) || u.username) LIKE ")
             .push_bind(like_contains(q))
             .push(" ESCAPE '\\'");
     }
