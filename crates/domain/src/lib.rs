@@ -32,6 +32,8 @@
 //!
 //! `crates/domain/examples/` holds a complete program.
 
+#![warn(missing_docs)]
+
 pub mod api_key;
 pub mod auth;
 pub mod clock;

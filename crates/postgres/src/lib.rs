@@ -14,6 +14,7 @@
 //! - Every tenant query filters by `org_id`.
 //!
 //! The schema lives in `migrations/postgres`; [`PostgresStorage::migrate`] applies it.
+#![warn(missing_docs)]
 
 mod api_keys;
 mod error;

@@ -15,6 +15,7 @@
 //! queue (up to the 10 s busy timeout) instead of failing when a read-then-write
 //! transaction would have to upgrade its lock, and the `*_for_update` reads need no row
 //! locks of their own.
+#![warn(missing_docs)]
 
 mod api_keys;
 mod error;

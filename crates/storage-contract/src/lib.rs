@@ -37,6 +37,7 @@
 //!   username, with `%`, `_` and `\` literal, and never matches across two fields;
 //! - a user's `role_ids` come back in ascending id order;
 //! - timestamps keep microseconds.
+#![warn(missing_docs)]
 
 use std::any::Any;
 use std::fmt;
