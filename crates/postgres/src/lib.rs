@@ -54,6 +54,9 @@ impl PostgresStorage {
         let options = PgConnectOptions::from_str(url).map_err(StoreError::other)?.application_name("roster");
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
+            // sqlx pings every connection it hands out by default: one extra round trip per
+            // query. A broken connection fails its query instead, and the pool replaces it.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(StoreError::other)?;

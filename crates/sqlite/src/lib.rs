@@ -67,6 +67,8 @@ impl SqliteStorage {
             .synchronous(SqliteSynchronous::Normal);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // No liveness ping per acquire: a local file connection does not drop.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(store_error)?;
