@@ -5,6 +5,7 @@
 //! `cargo xtask db url`.
 #![allow(clippy::print_stdout)]
 
+mod bench;
 mod ci;
 mod db;
 mod postgres;
@@ -43,6 +44,17 @@ enum Task {
     /// Manage a developer PostgreSQL cluster in target/xtask-pg.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Benchmark GET user over REST and gRPC against `pgbench -S` on the same PostgreSQL.
+    ///
+    /// Builds the release binaries, seeds one organization with --users users, serves it with
+    /// `target/release/roster serve`, drives each API with --connections keep-alive connections
+    /// for --duration-secs, then runs `pgbench -S -M prepared` at the same concurrency. Prints
+    /// requests/s, p50/p99 latency and the ratio to pgbench's tps; writes target/bench/results.json.
+    /// PostgreSQL is found as for `cargo xtask test` (throwaway cluster: target/xtask-pg-bench).
+    Bench(bench::BenchArgs),
+    /// The work of `cargo xtask bench`, run from the release build of xtask.
+    #[command(hide = true)]
+    BenchRun(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +75,8 @@ fn run(workspace: &Workspace, task: Task) -> Result<()> {
         Task::Test(args) => test_task::run(workspace, &args),
         Task::Ci(args) => ci::run(workspace, &args),
         Task::Db(command) => db::run(workspace, &command),
+        Task::Bench(args) => bench::run(workspace, &args),
+        Task::BenchRun(args) => bench::run_measurements(workspace, &args),
     }
 }
 

@@ -14,6 +14,9 @@ use crate::{Result, Workspace, display_command, shell_quote};
 pub const DEV_CLUSTER: &str = "xtask-pg";
 /// Cluster `cargo xtask test` starts and stops itself.
 pub const TEST_CLUSTER: &str = "xtask-pg-test";
+/// Cluster `cargo xtask bench` starts and stops itself (apart from the test one, so a bench
+/// and a test run do not wipe each other's cluster).
+pub const BENCH_CLUSTER: &str = "xtask-pg-bench";
 const LOCAL_PORT: u16 = 5432;
 const DEBIAN_PG_DIR: &str = "/usr/lib/postgresql";
 
@@ -77,6 +80,12 @@ pub struct TestDatabase {
 }
 
 pub fn for_tests(ws: &Workspace, force_throwaway: bool) -> Result<TestDatabase> {
+    find_or_start(ws, force_throwaway, TEST_CLUSTER)
+}
+
+/// A running server (see [`find_running`]) unless `force_throwaway`; otherwise a throwaway
+/// cluster in the target directory under `cluster_name`, stopped when the result is dropped.
+pub fn find_or_start(ws: &Workspace, force_throwaway: bool, cluster_name: &str) -> Result<TestDatabase> {
     if !force_throwaway && let Some(found) = find_running(ws) {
         return Ok(TestDatabase {
             url: found.url().to_owned(),
@@ -86,9 +95,9 @@ pub fn for_tests(ws: &Workspace, force_throwaway: bool) -> Result<TestDatabase> 
         });
     }
     let bins = PgBinaries::find().ok_or_else(no_postgres_help)?;
-    let cluster = Cluster::create(bins, &cluster_dir(ws, TEST_CLUSTER))?;
+    let cluster = Cluster::create(bins, &cluster_dir(ws, cluster_name))?;
     let url = cluster.url();
-    let description = format!("a throwaway cluster in {} ({url}), stopped when the tests end", cluster.dir.display());
+    let description = format!("a throwaway cluster in {} ({url}), stopped at the end", cluster.dir.display());
     Ok(TestDatabase { url, description, fresh: true, _cluster: Some(ClusterGuard(cluster)) })
 }
 
@@ -150,6 +159,35 @@ fn find_psql() -> Option<PathBuf> {
         return Some(psql);
     }
     debian_bin_dir(|dir| dir.join("psql").is_file()).map(|dir| dir.join("psql"))
+}
+
+/// A PostgreSQL client program such as `pgbench`: next to `initdb`/`pg_ctl` (same version as
+/// the server xtask would start), else the newest `/usr/lib/postgresql/*/bin`, else on PATH.
+pub fn find_client_program(name: &str) -> Option<PathBuf> {
+    if let Some(bins) = PgBinaries::find()
+        && bins.path(name).is_file()
+    {
+        return Some(bins.path(name));
+    }
+    if let Some(dir) = debian_bin_dir(|dir| dir.join(name).is_file()) {
+        return Some(dir.join(name));
+    }
+    let path = env::var_os("PATH")?;
+    env::split_paths(&path).map(|dir| dir.join(name)).find(|program| program.is_file())
+}
+
+/// Runs `sql` (one statement, outside any transaction block) with psql against `url` and
+/// returns what it printed (unaligned, tuples only).
+pub fn run_sql(url: &str, sql: &str) -> Result<String> {
+    let psql_path = find_psql().ok_or("psql not found (install the PostgreSQL client)")?;
+    let mut command = psql(&psql_path, url);
+    command.args(["-c", sql]);
+    let output = command.output().map_err(|err| format!("cannot run psql: {err}"))?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(format!("`{sql}` failed on {}: {}", redact_password(url), String::from_utf8_lossy(&output.stderr).trim()))
+    }
 }
 
 /// `psql` that neither reads ~/.psqlrc nor prompts for a password.
@@ -404,7 +442,8 @@ fn prepare_for_nobody(dir: &Path) -> Result<()> {
     run_quietly(&mut chown)
 }
 
-fn free_port() -> Result<u16> {
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> Result<u16> {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|err| format!("cannot find a free port: {err}"))?;
     listener.local_addr().map(|addr| addr.port()).map_err(|err| format!("cannot find a free port: {err}"))
@@ -423,7 +462,7 @@ fn is_postgres_url(url: &str) -> bool {
 }
 
 /// `postgres://user:secret@host/db` -> `postgres://user:***@host/db`, for printing.
-fn redact_password(url: &str) -> String {
+pub fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
     let (authority, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
     let Some((userinfo, host)) = authority.rsplit_once('@') else { return url.to_owned() };
@@ -433,7 +472,15 @@ fn redact_password(url: &str) -> String {
     }
 }
 
-fn quote_ident(name: &str) -> String {
+/// `url` with its database (path) replaced by `database`, query parameters kept.
+pub fn with_database(url: &str, database: &str) -> Result<String> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("not a URL: {}", redact_password(url)))?;
+    let (before_query, query) = rest.split_at(rest.find('?').unwrap_or(rest.len()));
+    let authority = before_query.split_once('/').map_or(before_query, |(authority, _path)| authority);
+    Ok(format!("{scheme}://{authority}/{database}{query}"))
+}
+
+pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
@@ -482,6 +529,16 @@ mod tests {
             redact_password("postgres://u:p@h/db?application_name=a@b"),
             "postgres://u:***@h/db?application_name=a@b"
         );
+    }
+
+    #[test]
+    fn replaces_the_database_of_urls() {
+        let with = |url, db| with_database(url, db).unwrap();
+        assert_eq!(with("postgres://postgres@127.0.0.1:5432/postgres", "b"), "postgres://postgres@127.0.0.1:5432/b");
+        assert_eq!(with("postgres://u:p@h/db?sslmode=disable", "b"), "postgres://u:p@h/b?sslmode=disable");
+        assert_eq!(with("postgresql://h:5432", "b"), "postgresql://h:5432/b");
+        assert_eq!(with("postgres://h?application_name=x", "b"), "postgres://h/b?application_name=x");
+        assert!(with_database("nope", "b").is_err());
     }
 
     #[test]

@@ -14,8 +14,9 @@ pub const TEST_DATABASE_URL_ENV: &str = "ROSTER_TEST_DATABASE_URL";
 
 #[derive(Debug, Clone, Copy, Args)]
 pub struct PostgresArgs {
-    /// Always start a throwaway PostgreSQL cluster (in target/xtask-pg-test), ignoring
-    /// $DATABASE_URL, the `cargo xtask db start` cluster and 127.0.0.1:5432.
+    /// Always start a throwaway PostgreSQL cluster (in target/xtask-pg-test, or
+    /// target/xtask-pg-bench for the bench), ignoring $DATABASE_URL, the `cargo xtask db start`
+    /// cluster and 127.0.0.1:5432.
     #[arg(long, env = "XTASK_THROWAWAY_POSTGRES", value_parser = BoolishValueParser::new())]
     pub throwaway_postgres: bool,
 }

@@ -1,0 +1,247 @@
+//! The measured scenarios. Each is a [`Scenario`] entry in [`ALL`] and a
+//! [`loadgen::Client`] that sends one request per call over its own connection.
+//!
+//! To add one (Authenticate, BatchCheckPermissions, a create-user rate, …): write a client,
+//! a `run_*` function connecting `spec.connections` of them through [`loadgen::run`], and an
+//! entry in [`ALL`]; the report picks it up.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use http::header::{AUTHORIZATION, HOST};
+use http::{HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt as _, Empty};
+use hyper::body::Bytes;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use roster_domain::ids::{OrgId, UserId};
+use roster_domain::ports::UserReads as _;
+use roster_grpc::pb::GetUserRequest;
+use roster_grpc::pb::user_service_client::UserServiceClient;
+use roster_postgres::PostgresStorage;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::transport::{Channel, Endpoint};
+
+use super::cpu::Probe;
+use super::loadgen::{self, Client, LoadSpec, SplitMix64, Stats};
+use crate::Result;
+
+/// What every scenario may use: the server and the seeded data.
+#[derive(Debug)]
+pub struct Context {
+    /// The database Roster serves from.
+    pub database_url: String,
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    /// A platform key's secret.
+    pub api_key: String,
+    pub org_id: OrgId,
+    pub user_ids: Arc<[UserId]>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// One measured scenario.
+#[derive(Debug)]
+pub struct Scenario {
+    /// Name in `--only` and in results.json.
+    pub name: &'static str,
+    /// Label in the printed table.
+    pub label: &'static str,
+    /// Runs the load and returns what was measured.
+    pub run: fn(Arc<Context>, LoadSpec, Probe) -> BoxFuture<Result<Stats>>,
+    /// Whether the ≥ 0.5× pgbench and p99 ≤ 10 ms targets apply.
+    pub has_targets: bool,
+    /// Whether it runs without being named in `--only` (diagnostics do not).
+    pub default: bool,
+}
+
+/// Every scenario, in the order they run.
+pub const ALL: &[Scenario] = &[
+    Scenario { name: "rest_get_user", label: "REST GET user", run: rest_get_user, has_targets: true, default: true },
+    Scenario { name: "grpc_get_user", label: "gRPC GET user", run: grpc_get_user, has_targets: true, default: true },
+    // Diagnostic: the storage adapter alone, in this process (no HTTP, no gRPC, no auth), to
+    // tell the database's share of a GET from the front ends'. The load generator's CPU
+    // then includes sqlx.
+    Scenario {
+        name: "storage_get_user",
+        label: "storage get_user",
+        run: storage_get_user,
+        has_targets: false,
+        default: false,
+    },
+];
+
+fn bearer(api_key: &str) -> String {
+    format!("Bearer {api_key}")
+}
+
+// --- REST: GET /v1/organizations/{org}/users/{id} ---------------------------------------
+
+fn rest_get_user(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    Box::pin(async move {
+        let uris: Arc<[Uri]> = context
+            .user_ids
+            .iter()
+            .map(|id| format!("/v1/organizations/{}/users/{id}", context.org_id).parse::<Uri>())
+            .collect::<Result<_, _>>()
+            .map_err(|err| format!("bad request path: {err}"))?;
+        let auth = HeaderValue::try_from(bearer(&context.api_key)).map_err(|err| err.to_string())?;
+        let host = HeaderValue::try_from(context.http_addr.to_string()).map_err(|err| err.to_string())?;
+        let addr = context.http_addr;
+        let connect = |index: usize| {
+            let (uris, auth, host) = (uris.clone(), auth.clone(), host.clone());
+            async move {
+                let http = Http1::connect(addr).await?;
+                Ok(RestGetUser { http, uris, auth, host, rng: SplitMix64::new(index as u64 + 1) })
+            }
+        };
+        loadgen::run(&spec, connect, probe).await
+    })
+}
+
+/// One HTTP/1.1 keep-alive connection (hyper's connection-level client, no pool).
+struct Http1 {
+    sender: http1::SendRequest<Empty<Bytes>>,
+    connection: JoinHandle<()>,
+}
+
+impl Http1 {
+    async fn connect(addr: SocketAddr) -> Result<Self> {
+        let stream = TcpStream::connect(addr).await.map_err(|err| format!("cannot connect to {addr}: {err}"))?;
+        stream.set_nodelay(true).map_err(|err| format!("cannot set TCP_NODELAY: {err}"))?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|err| format!("HTTP/1.1 handshake with {addr} failed: {err}"))?;
+        let connection = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(Self { sender, connection })
+    }
+
+    /// Sends `request` and reads the whole body.
+    async fn send(&mut self, request: Request<Empty<Bytes>>) -> Result<(StatusCode, Bytes)> {
+        self.sender.ready().await.map_err(|err| format!("connection lost: {err}"))?;
+        let response = self.sender.send_request(request).await.map_err(|err| format!("request failed: {err}"))?;
+        let status = response.status();
+        let body = response.into_body().collect().await.map_err(|err| format!("reading the body failed: {err}"))?;
+        Ok((status, body.to_bytes()))
+    }
+}
+
+impl Drop for Http1 {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+struct RestGetUser {
+    http: Http1,
+    uris: Arc<[Uri]>,
+    auth: HeaderValue,
+    host: HeaderValue,
+    rng: SplitMix64,
+}
+
+impl Client for RestGetUser {
+    async fn call(&mut self) -> Result<(), String> {
+        let uri = self.uris[self.rng.below(self.uris.len())].clone();
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(uri)
+            .header(HOST, self.host.clone())
+            .header(AUTHORIZATION, self.auth.clone())
+            .body(Empty::new())
+            .map_err(|err| format!("cannot build the request: {err}"))?;
+        let (status, body) = self.http.send(request).await?;
+        if status == StatusCode::OK { Ok(()) } else { Err(format!("HTTP {status}: {}", excerpt(&body))) }
+    }
+}
+
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(300)]);
+    text.trim().to_owned()
+}
+
+// --- gRPC: roster.v1.UserService/GetUser --------------------------------------------------
+
+fn grpc_get_user(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    Box::pin(async move {
+        let ids: Arc<[String]> = context.user_ids.iter().map(ToString::to_string).collect();
+        let org = context.org_id.to_string();
+        let auth: MetadataValue<Ascii> = bearer(&context.api_key).parse().map_err(|err| format!("{err}"))?;
+        let endpoint = Endpoint::from_shared(format!("http://{}", context.grpc_addr))
+            .map_err(|err| format!("bad gRPC address: {err}"))?
+            .tcp_nodelay(true);
+        let connect = |index: usize| {
+            let (ids, org, auth, endpoint) = (ids.clone(), org.clone(), auth.clone(), endpoint.clone());
+            async move {
+                // One Channel per task: each is its own HTTP/2 connection.
+                let channel: Channel =
+                    endpoint.connect().await.map_err(|err| format!("cannot connect to {}: {err}", endpoint.uri()))?;
+                let client = UserServiceClient::new(channel);
+                Ok(GrpcGetUser { client, org, ids, auth, rng: SplitMix64::new(index as u64 + 1) })
+            }
+        };
+        loadgen::run(&spec, connect, probe).await
+    })
+}
+
+struct GrpcGetUser {
+    client: UserServiceClient<Channel>,
+    org: String,
+    ids: Arc<[String]>,
+    auth: MetadataValue<Ascii>,
+    rng: SplitMix64,
+}
+
+impl Client for GrpcGetUser {
+    async fn call(&mut self) -> Result<(), String> {
+        let user_id = self.ids[self.rng.below(self.ids.len())].clone();
+        let mut request = tonic::Request::new(GetUserRequest { organization_id: self.org.clone(), user_id });
+        request.metadata_mut().insert("authorization", self.auth.clone());
+        match self.client.get_user(request).await {
+            Ok(_) => Ok(()),
+            Err(status) => Err(format!("gRPC {:?}: {}", status.code(), status.message())),
+        }
+    }
+}
+
+// --- Diagnostic: PostgresStorage::get_user in-process ---------------------------------------
+
+fn storage_get_user(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    Box::pin(async move {
+        let connections = u32::try_from(spec.connections).unwrap_or(u32::MAX);
+        let storage = PostgresStorage::connect(&context.database_url, connections)
+            .await
+            .map_err(|err| format!("cannot connect to the database: {err}"))?;
+        let connect = |index: usize| {
+            let (storage, context) = (storage.clone(), context.clone());
+            async move { Ok(StorageGetUser { storage, context, rng: SplitMix64::new(index as u64 + 1) }) }
+        };
+        let stats = loadgen::run(&spec, connect, probe).await;
+        storage.pool().close().await;
+        stats
+    })
+}
+
+struct StorageGetUser {
+    storage: PostgresStorage,
+    context: Arc<Context>,
+    rng: SplitMix64,
+}
+
+impl Client for StorageGetUser {
+    async fn call(&mut self) -> Result<(), String> {
+        let id = self.context.user_ids[self.rng.below(self.context.user_ids.len())];
+        match self.storage.get_user(self.context.org_id, id).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(format!("user {id} not found")),
+            Err(err) => Err(format!("storage error: {err}")),
+        }
+    }
+}
