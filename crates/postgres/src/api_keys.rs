@@ -36,11 +36,10 @@ const REVOKE: &str = "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND 
 #[async_trait]
 impl ApiKeyReads for PostgresStorage {
     async fn find_api_key(&self, digest: &SecretDigest) -> Result<Option<KeyLookup>, StoreError> {
-        let row = sqlx::query(FIND)
-            .bind(digest.as_bytes().as_slice())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
+        let row = self
+            .reads
+            .run(async |conn| sqlx::query(FIND).bind(digest.as_bytes().as_slice()).fetch_optional(conn).await)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(KeyLookup { key: rows::api_key(&row)?, org_status: rows::org_status(&row)? }))
     }

@@ -19,12 +19,14 @@
 mod api_keys;
 mod error;
 mod organizations;
+mod reads;
 mod rows;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use roster_domain::error::StoreError;
@@ -33,6 +35,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 use crate::error::TransactionFinished;
+use crate::reads::ReadPool;
 
 /// The embedded migrations of `migrations/postgres`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -41,6 +44,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 #[derive(Clone, Debug)]
 pub struct PostgresStorage {
     pool: PgPool,
+    reads: Arc<ReadPool>,
 }
 
 impl PostgresStorage {
@@ -52,20 +56,35 @@ impl PostgresStorage {
     /// [`StoreError::Other`] when the URL is malformed or no connection can be made.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(StoreError::other)?.application_name("roster");
+        // A quarter of the connections serve transactions, the rest the hot reads.
+        let max_connections = max_connections.max(2);
+        let writers = (max_connections / 4).max(1);
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(1))
+            .max_connections(writers)
             // sqlx pings every connection it hands out by default: one extra round trip per
             // query. A broken connection fails its query instead, and the pool replaces it.
             .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(StoreError::other)?;
-        Ok(Self { pool })
+        Ok(Self::with_reads(pool, max_connections - writers))
     }
 
-    /// Wraps an existing pool (its options are the caller's).
+    /// Wraps an existing pool (its options are the caller's); the hot reads get a pool of
+    /// as many connections again.
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
+        let size = pool.options().get_max_connections();
+        Self::with_reads(pool, size)
+    }
+
+    fn with_reads(pool: PgPool, read_connections: u32) -> Self {
+        let options = (*pool.connect_options()).clone();
+        Self { pool, reads: Arc::new(ReadPool::new(options, read_connections)) }
+    }
+
+    /// Idle connections of the hot-read pool, for metrics.
+    pub fn idle_read_connections(&self) -> usize {
+        self.reads.idle_count()
     }
 
     /// Applies the pending migrations of `migrations/postgres`.

@@ -58,7 +58,7 @@ const UPDATE: &str = "UPDATE organizations SET slug = $2, name = $3, domain = $4
 #[async_trait]
 impl OrganizationReads for PostgresStorage {
     async fn get_organization(&self, id: OrgId) -> Result<Option<Organization>, StoreError> {
-        let row = sqlx::query(GET).bind(id.as_uuid()).fetch_optional(&self.pool).await.map_err(store_error)?;
+        let row = self.reads.run(async |conn| sqlx::query(GET).bind(id.as_uuid()).fetch_optional(conn).await).await?;
         row.as_ref().map(rows::organization).transpose()
     }
 

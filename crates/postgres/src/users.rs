@@ -66,12 +66,10 @@ const DELETE: &str = "UPDATE users SET status = 'deleted', updated_at = $3, vers
 #[async_trait]
 impl UserReads for PostgresStorage {
     async fn get_user(&self, org: OrgId, id: UserId) -> Result<Option<UserView>, StoreError> {
-        let row = sqlx::query(GET)
-            .bind(org.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(store_error)?;
+        let row = self
+            .reads
+            .run(async |conn| sqlx::query(GET).bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(conn).await)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(UserView { user: rows::user(&row)?, organization: rows::org_summary(&row)? }))
     }
