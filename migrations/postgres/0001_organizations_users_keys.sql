@@ -51,6 +51,9 @@ CREATE TABLE users (
     location         text,
     locale           text,
     tags             text[] NOT NULL DEFAULT '{}',
+    -- A copy of the user's user_roles rows (sorted), written in the same statements, so
+    -- reading a user is one index lookup with no sub-select.
+    role_ids         uuid[] NOT NULL DEFAULT '{}',
     metadata         jsonb NOT NULL DEFAULT '{}',
     status           text NOT NULL CHECK (status IN ('invited', 'active', 'suspended', 'deleted')),
     password_hash    text,

@@ -41,11 +41,10 @@ macro_rules! user_columns {
     };
 }
 
-/// A user's role ids, sorted, as column `role_ids` (alias `u` must be the user).
+/// A user's role ids, sorted, as column `role_ids` (the denormalised copy on the row).
 macro_rules! role_ids_column {
     () => {
-        "ARRAY(SELECT ur.role_id FROM user_roles ur WHERE ur.org_id = u.org_id AND ur.user_id = u.id \
-         ORDER BY ur.role_id) AS role_ids"
+        "u.role_ids AS role_ids"
     };
 }
 

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
-use roster_domain::ids::{OrgId, RoleId, UserId};
+use roster_domain::ids::{OrgId, UserId};
 use roster_domain::ports::{UserReads, UserWrites};
 use roster_domain::user::{User, UserQuery, UserSort, UserView};
 use roster_domain::values::Username;
@@ -25,16 +25,15 @@ const GET: &str = concat!(
      WHERE u.org_id = $1 AND u.id = $2 AND u.status <> 'deleted'"
 );
 
-/// Locks the user row. Its roles are read by a second statement ([`ROLES`]): a
-/// sub-select in a locking query would read them from the snapshot taken before waiting
-/// for the lock, which may predate the lock holder's changes.
+/// Locks the user row; `FOR UPDATE` returns the row's latest committed version, role ids
+/// included, once the lock is granted.
 const GET_FOR_UPDATE: &str = concat!(
     "SELECT ",
     user_columns!(),
+    ", ",
+    role_ids_column!(),
     " FROM users u WHERE u.org_id = $1 AND u.id = $2 AND u.status <> 'deleted' FOR UPDATE"
 );
-
-const ROLES: &str = "SELECT role_id FROM user_roles WHERE org_id = $1 AND user_id = $2 ORDER BY role_id";
 
 const COUNT_SEATS: &str = "SELECT count(*) AS count FROM users WHERE org_id = $1 AND status <> 'deleted'";
 
@@ -45,13 +44,13 @@ const USERNAME_TAKEN: &str =
 /// the user is checked at the end of the statement).
 const INSERT: &str = "WITH new_user AS ( \
     INSERT INTO users (id, org_id, email, email_normalized, username, name, first_name, last_name, location, \
-        locale, tags, metadata, status, password_hash, last_login_at, created_at, updated_at, version) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)) \
+        locale, tags, metadata, status, password_hash, last_login_at, created_at, updated_at, version, role_ids) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)) \
     INSERT INTO user_roles (org_id, user_id, role_id) SELECT $2, $1, unnest($19::uuid[])";
 
 const UPDATE: &str = "UPDATE users SET email = $3, email_normalized = $4, username = $5, name = $6, \
     first_name = $7, last_name = $8, location = $9, locale = $10, tags = $11, metadata = $12, status = $13, \
-    password_hash = $14, last_login_at = $15, updated_at = $16, version = $17 \
+    password_hash = $14, last_login_at = $15, updated_at = $16, version = $17, role_ids = $18 \
     WHERE org_id = $1 AND id = $2";
 
 /// Replaces a user's role assignments with `$3`: drops the others, adds the missing.
@@ -62,6 +61,14 @@ const REPLACE_ROLES: &str = "WITH dropped AS ( \
 
 const DELETE: &str = "UPDATE users SET status = 'deleted', updated_at = $3, version = version + 1 \
     WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND status <> 'deleted' RETURNING id";
+
+/// The role ids as stored on the row: sorted, without repeats.
+fn sorted_role_ids(user: &User) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = user.role_ids.iter().map(|r| *r.as_uuid()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
 
 #[async_trait]
 impl UserReads for PostgresStorage {
@@ -181,7 +188,7 @@ impl UserWrites for PgTransaction {
     }
 
     async fn insert_user(&mut self, user: &User) -> Result<(), StoreError> {
-        let role_ids: Vec<Uuid> = user.role_ids.iter().map(|r| *r.as_uuid()).collect();
+        let role_ids = sorted_role_ids(user);
         sqlx::query(INSERT)
             .bind(user.id.as_uuid())
             .bind(user.org_id.as_uuid())
@@ -216,18 +223,11 @@ impl UserWrites for PgTransaction {
             .fetch_optional(&mut *conn)
             .await
             .map_err(store_error)?;
-        let Some(row) = row else { return Ok(None) };
-        let role_ids: Vec<(Uuid,)> = sqlx::query_as(ROLES)
-            .bind(org.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(store_error)?;
-        let role_ids = role_ids.into_iter().map(|(id,)| RoleId::from_uuid(id)).collect();
-        rows::user_with_roles(&row, role_ids).map(Some)
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn update_user(&mut self, user: &User) -> Result<(), StoreError> {
+        let role_ids = sorted_role_ids(user);
         let conn = self.conn()?;
         sqlx::query(UPDATE)
             .bind(user.org_id.as_uuid())
@@ -247,10 +247,10 @@ impl UserWrites for PgTransaction {
             .bind(user.last_login_at)
             .bind(user.updated_at)
             .bind(user.version)
+            .bind(&role_ids)
             .execute(&mut *conn)
             .await
             .map_err(store_error)?;
-        let role_ids: Vec<Uuid> = user.role_ids.iter().map(|r| *r.as_uuid()).collect();
         sqlx::query(REPLACE_ROLES)
             .bind(user.org_id.as_uuid())
             .bind(user.id.as_uuid())
@@ -292,6 +292,7 @@ mod tests {
 /// of another): each must be served by an index, never a sequential scan.
 #[cfg(test)]
 mod plans {
+    use roster_domain::ids::RoleId;
     use roster_domain::user::{UserCursor, UserFilter, UserStatus};
     use roster_domain::values::{Email, Tag};
 
@@ -318,6 +319,8 @@ mod plans {
              FROM generate_series(1, $5) AS i",
             "INSERT INTO user_roles (org_id, user_id, role_id) \
              SELECT org_id, id, CASE WHEN random() < 0.01 THEN $2 ELSE $3 END FROM users WHERE org_id = $1",
+            "UPDATE users u SET role_ids = ARRAY(SELECT ur.role_id FROM user_roles ur \
+             WHERE ur.org_id = u.org_id AND ur.user_id = u.id) WHERE u.org_id = $1",
         ];
         for sql in statements {
             sqlx::query(sql)
