@@ -45,6 +45,7 @@ pub mod mocks;
 pub mod organization;
 pub mod organization_input;
 pub mod page;
+pub mod permission;
 pub mod ports;
 pub mod role;
 pub mod service;
