@@ -187,8 +187,12 @@ impl utoipa::IntoParams for IfMatch {
         _parameter_in_provider: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
     ) -> Vec<utoipa::openapi::path::Parameter> {
         use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
-        use utoipa::openapi::schema::{ObjectBuilder, Type};
-        let schema = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r#"^\s*(\*|(W/)?"[0-9]+")\s*$"#));
+        use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+        // `*` on its own first: generators that draw the first option get a value that
+        // works on any resource.
+        let schema = AnyOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["*"])))
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(IF_MATCH_PATTERN)));
         vec![
             ParameterBuilder::new()
                 .name("If-Match")
@@ -203,6 +207,10 @@ impl utoipa::IntoParams for IfMatch {
         ]
     }
 }
+
+/// The `If-Match` values [`parse_if_match`] accepts: `*` or one entity tag of a version
+/// (digits; 18 of them always fit an `i64`), between optional blanks.
+pub(crate) const IF_MATCH_PATTERN: &str = r#"^[ \t]*(\*|(W/)?"[0-9]{1,18}")[ \t]*$"#;
 
 /// Parses every `If-Match` header line (see [`IfMatch`]).
 pub(crate) fn parse_if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
@@ -256,6 +264,31 @@ mod tests {
             assert_eq!(if_match(&[bad]), Err("invalid_if_match".to_owned()), "{bad:?}");
         }
         assert_eq!(if_match(&["\"1\"", "\"2\""]), Err("invalid_if_match".to_owned()));
+    }
+
+    #[test]
+    fn the_documented_if_match_pattern_is_what_parses() {
+        let pattern = regex::Regex::new(IF_MATCH_PATTERN).unwrap();
+        let values = [
+            "*",
+            " * ",
+            "\"3\"",
+            "W/\"12\"",
+            "\t\"7\" ",
+            "\"000000000000000042\"",
+            "\"999999999999999999\"",
+            "3",
+            "\"\"",
+            "\"abc\"",
+            "\"-1\"",
+            "w/\"1\"",
+            "\"1\", \"2\"",
+            "\"99999999999999999999\"",
+            "",
+        ];
+        for v in values {
+            assert_eq!(pattern.is_match(v), if_match(&[v]).is_ok(), "{v:?}");
+        }
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! - `Authorization: Bearer <key>` on every `/v1` route; `Roster-Version: 1` (or none) on
 //!   requests, always on responses; `x-request-id` taken or generated and echoed;
 //!   `ETag` / `If-Match` carry resource versions.
+#![warn(missing_docs)]
 
 pub mod dto;
 pub mod error;
@@ -100,16 +101,19 @@ fn api_routes() -> OpenApiRouter<RestState> {
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.
+///
+/// Password lengths are those of the default policy; [`router`] serves the document
+/// with the configured one.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, doc) = api_routes().split_for_parts();
-    openapi::finish(doc)
+    openapi::finish(doc, roster_domain::values::PasswordPolicy::default().min_chars())
 }
 
 /// The whole HTTP application: the `/v1` API, the operational endpoints (`/healthz`,
 /// `/readyz`, `/metrics`, `/openapi.json`, `/docs`) and all middleware.
 pub fn router(state: RestState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
-    let doc = openapi::finish(doc);
+    let doc = openapi::finish(doc, state.roster.settings().password_policy.min_chars());
     let doc_json = match serde_json::to_vec(&doc) {
         Ok(json) => Bytes::from(json),
         Err(e) => {

@@ -1,12 +1,16 @@
 //! The OpenAPI document: operations come from the handlers' `#[utoipa::path]`
 //! attributes (registered with their routes in [`crate::router`]); this module adds the
-//! parts they share: the bearer scheme, the problem responses and the version header.
+//! parts they share: the bearer scheme, the problem responses, the version header, the
+//! response headers and the links, and writes in the domain's field rules
+//! ([`crate::dto::rules`]).
 
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::extensions::Extensions;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as OpenApiDoc, Ref, RefOr, Required};
 use utoipa::{Modify, OpenApi, ToResponse};
@@ -73,17 +77,39 @@ pub(crate) fn base() -> OpenApiDoc {
     ApiDoc::openapi()
 }
 
-/// Completes the document once the routes are in: every operation documents the optional
-/// `Roster-Version` request header.
-pub(crate) fn finish(mut doc: OpenApiDoc) -> OpenApiDoc {
+/// Completes the document once the routes are in: the domain's field rules (with the
+/// password policy's minimum length), the `Roster-Version` header on every operation,
+/// the headers every response carries, and the links from created resources to the
+/// operations on them.
+pub(crate) fn finish(mut doc: OpenApiDoc, password_min: usize) -> OpenApiDoc {
     doc.info.version = "1".to_owned();
+    let missed = crate::dto::rules::apply(&mut doc, password_min);
+    if !missed.is_empty() {
+        tracing::error!(?missed, "field rules name parts the OpenAPI document does not have");
+    }
     for item in doc.paths.paths.values_mut() {
         let operations =
             [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch, &mut item.head];
         for operation in operations.into_iter().flatten() {
             operation.parameters.get_or_insert_with(Vec::new).push(version_parameter());
+            // Any request can carry a bad `Roster-Version`.
+            let responses = &mut operation.responses.responses;
+            responses.entry("400".to_owned()).or_insert_with(|| Ref::from_response_name("BadRequest").into());
+            for response in responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    add_common_headers(response);
+                }
+            }
         }
     }
+    if let Some(components) = doc.components.as_mut() {
+        for response in components.responses.values_mut() {
+            if let RefOr::T(response) = response {
+                add_common_headers(response);
+            }
+        }
+    }
+    add_links(&mut doc);
     doc
 }
 
@@ -95,6 +121,136 @@ fn version_parameter() -> Parameter {
         .description(Some("The API version; only `1` exists. Responses always carry `Roster-Version: 1`."))
         .schema(Some(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["1"]))))
         .build()
+}
+
+/// The headers every response carries, and the exact form of the ones some carry.
+fn add_common_headers(response: &mut Response) {
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    let header = |schema: ObjectBuilder, description: &str| {
+        HeaderBuilder::new().schema(schema).description(Some(description)).build()
+    };
+    response.headers.insert(
+        "Roster-Version".to_owned(),
+        header(string().enum_values(Some(["1"])), "The API version of the response: always `1`."),
+    );
+    response.headers.insert(
+        "x-request-id".to_owned(),
+        header(string().min_length(Some(1)), "The request id: the caller's, or a generated UUID."),
+    );
+    for (name, header) in &mut response.headers {
+        match name.as_str() {
+            "ETag" => header.schema = string().pattern(Some(r#"^"[0-9]+"$"#)).into(),
+            "Location" => header.schema = string().format(Some(SchemaFormat::Custom("uri-reference".into()))).into(),
+            _ => {}
+        }
+    }
+}
+
+/// A link from one response to an operation: they let a client (and a stateful tester)
+/// follow a created resource to the operations on it.
+struct LinkSpec {
+    /// The operation whose response links.
+    from: &'static str,
+    /// The status of that response.
+    status: &'static str,
+    name: &'static str,
+    /// The linked operation.
+    to: &'static str,
+    /// Its parameters, as runtime expressions.
+    parameters: &'static [(&'static str, &'static str)],
+    /// Fields of its request body, as JSON with runtime expressions.
+    body: Option<&'static str>,
+}
+
+const fn link(from: &'static str, status: &'static str, name: &'static str, to: &'static str) -> LinkSpec {
+    LinkSpec { from, status, name, to, parameters: &[], body: None }
+}
+
+impl LinkSpec {
+    const fn with(self, parameters: &'static [(&'static str, &'static str)]) -> Self {
+        Self { parameters, ..self }
+    }
+
+    const fn body(self, body: &'static str) -> Self {
+        Self { body: Some(body), ..self }
+    }
+}
+
+const ORG: &[(&str, &str)] = &[("org_id", "$response.body#/data/id")];
+const ORG_VERSION: &[(&str, &str)] = &[("org_id", "$response.body#/data/id"), ("If-Match", "$response.header.ETag")];
+const USER: &[(&str, &str)] =
+    &[("org_id", "$response.body#/data/organization_id"), ("user_id", "$response.body#/data/id")];
+const USER_VERSION: &[(&str, &str)] = &[
+    ("org_id", "$response.body#/data/organization_id"),
+    ("user_id", "$response.body#/data/id"),
+    ("If-Match", "$response.header.ETag"),
+];
+const KEY: &[(&str, &str)] =
+    &[("org_id", "$response.body#/data/organization_id"), ("key_id", "$response.body#/data/id")];
+const ORG_OF_KEY: &[(&str, &str)] = &[("org_id", "$response.body#/data/organization_id")];
+/// An organization's own role, for the bodies that name one.
+const DEFAULT_ROLE: &str = r#"{"default_role_id": "$response.body#/data/default_role_id"}"#;
+
+const LINKS: &[LinkSpec] = &[
+    link("create_organization", "201", "GetOrganization", "get_organization").with(ORG),
+    link("create_organization", "201", "UpdateOrganization", "update_organization")
+        .with(ORG_VERSION)
+        .body(DEFAULT_ROLE),
+    link("create_organization", "201", "DeleteOrganization", "delete_organization").with(ORG_VERSION),
+    link("create_organization", "201", "CreateChildOrganization", "create_organization")
+        .body(r#"{"parent_id": "$response.body#/data/id"}"#),
+    link("create_organization", "201", "CreateUser", "create_user")
+        .with(ORG)
+        .body(r#"{"role_ids": ["$response.body#/data/default_role_id"], "role": null}"#),
+    link("create_organization", "201", "ListUsers", "list_users").with(ORG),
+    link("create_organization", "201", "BatchDeleteUsers", "batch_delete_users").with(ORG),
+    link("create_organization", "201", "CreateApiKey", "create_api_key").with(ORG),
+    link("create_organization", "201", "ListApiKeys", "list_api_keys").with(ORG),
+    link("get_organization", "200", "UpdateOrganization", "update_organization").with(ORG_VERSION).body(DEFAULT_ROLE),
+    link("get_organization", "200", "DeleteOrganization", "delete_organization").with(ORG_VERSION),
+    link("update_organization", "200", "GetOrganization", "get_organization").with(ORG),
+    link("update_organization", "200", "DeleteOrganization", "delete_organization").with(ORG_VERSION),
+    link("create_user", "201", "GetUser", "get_user").with(USER),
+    link("create_user", "201", "UpdateUser", "update_user")
+        .with(USER_VERSION)
+        .body(r#"{"role_ids": "$response.body#/data/role_ids", "role": null}"#),
+    link("create_user", "201", "DeleteUser", "delete_user").with(USER_VERSION),
+    link("create_user", "201", "BatchDeleteUser", "batch_delete_users")
+        .with(&[("org_id", "$response.body#/data/organization_id")])
+        .body(r#"{"user_ids": ["$response.body#/data/id"]}"#),
+    link("get_user", "200", "UpdateUser", "update_user")
+        .with(USER_VERSION)
+        .body(r#"{"role_ids": "$response.body#/data/role_ids", "role": null}"#),
+    link("get_user", "200", "DeleteUser", "delete_user").with(USER_VERSION),
+    link("update_user", "200", "GetUser", "get_user").with(USER),
+    link("update_user", "200", "DeleteUser", "delete_user").with(USER_VERSION),
+    link("create_api_key", "201", "RevokeApiKey", "revoke_api_key").with(KEY),
+    link("create_api_key", "201", "ListApiKeys", "list_api_keys").with(ORG_OF_KEY),
+];
+
+fn add_links(doc: &mut OpenApiDoc) {
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let Some(id) = operation.operation_id.clone() else { continue };
+            for spec in LINKS.iter().filter(|l| l.from == id) {
+                let Some(RefOr::T(response)) = operation.responses.responses.get_mut(spec.status) else { continue };
+                // utoipa 5 serialises `LinkBuilder::operation_id` as `operation_id`; the
+                // specification's name is `operationId`, so it goes in as an extra field.
+                let operation_id = Extensions::from_iter([("operationId", spec.to)]);
+                let body = spec.body.and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok());
+                let link = spec
+                    .parameters
+                    .iter()
+                    .fold(LinkBuilder::new().extensions(Some(operation_id)), |link, &(param, value)| {
+                        link.parameter(param, value)
+                    })
+                    .request_body(body)
+                    .build();
+                response.links.insert(spec.name.to_owned(), RefOr::T(link));
+            }
+        }
+    }
 }
 
 fn problem_response(description: &str, with_header: Option<(&str, &str)>) -> Response {
@@ -158,4 +314,30 @@ problem_responses! {
     InternalError => "An unexpected error; quote `request_id` when reporting it (`internal`)";
     /// 503.
     ServiceUnavailable => "The database does not answer (`unavailable`)";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_bodies_are_json_objects_and_every_link_is_in_the_document() {
+        for spec in LINKS {
+            if let Some(body) = spec.body {
+                let body: serde_json::Value = serde_json::from_str(body).unwrap();
+                assert!(body.is_object(), "{}", spec.name);
+            }
+        }
+        let doc = serde_json::to_value(crate::openapi()).unwrap();
+        let count = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .flat_map(|op| op["responses"].as_object().unwrap().values())
+            .filter_map(|response| response["links"].as_object())
+            .map(serde_json::Map::len)
+            .sum::<usize>();
+        assert_eq!(count, LINKS.len());
+    }
 }

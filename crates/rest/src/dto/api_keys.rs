@@ -3,9 +3,12 @@
 use chrono::{DateTime, Utc};
 use roster_domain::api_key::{self as domain, NewSecret};
 use roster_domain::service::CreateApiKeyInput;
+use roster_domain::values::KeyName;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
+
+use super::rules::{FieldRules, Rule};
 
 /// An API key, without its secret.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -65,12 +68,15 @@ impl From<(domain::ApiKey, NewSecret)> for CreatedApiKey {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
-    /// A human label.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 100, example = "billing sync")]
+    /// A human label (1–100 characters).
+    #[schema(value_type = String, required = true, example = "billing sync")]
     pub name: Option<String>,
-    /// When the key stops working; must be in the future.
+    /// When the key stops working; must be in the future (else 422).
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// The domain's rule of each field of the key bodies (see [`super::rules`]).
+pub(crate) const FIELD_RULES: FieldRules = &[("CreateApiKeyRequest", "name", Rule::Text(KeyName::MAX_CHARS))];
 
 impl From<CreateApiKeyRequest> for CreateApiKeyInput {
     fn from(r: CreateApiKeyRequest) -> Self {

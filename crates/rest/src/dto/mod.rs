@@ -8,12 +8,15 @@
 
 pub mod api_keys;
 pub mod organizations;
+pub(crate) mod rules;
 pub mod users;
 
 use roster_domain::page::{Page, PageSize};
 use roster_domain::validation::{ValidationErrors, Validator};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+use self::rules::Rule;
 
 /// A single resource: `{"data": {...}}`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -46,11 +49,19 @@ impl<T, D: From<T>> From<Page<T>> for List<D> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page size.
-    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[param(default = 50)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page; other values answer 422.
     pub cursor: Option<String>,
 }
+
+/// The rules of the plain list parameters (see [`rules`]).
+pub(crate) const PARAM_RULES: rules::ParamRules = &[
+    ("list_organizations", "limit", Rule::PageSize),
+    ("list_organizations", "cursor", Rule::Cursor),
+    ("list_api_keys", "limit", Rule::PageSize),
+    ("list_api_keys", "cursor", Rule::Cursor),
+];
 
 impl PageQuery {
     /// The validated page size and the raw cursor (the use case checks it).
@@ -72,6 +83,54 @@ where
     D: Deserializer<'de>,
 {
     Option::<T>::deserialize(de).map(Some)
+}
+
+/// A JSON number without a fractional part, as JSON Schema's `integer` (and so the
+/// document) defines it: `60`, but also `60.0` and `6e1`, which serde's `i64` refuses.
+struct Integer(i64);
+
+impl<'de> Deserialize<'de> for Integer {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Integer;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Integer, E> {
+                Ok(Integer(v))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Integer, E> {
+                i64::try_from(v).map(Integer).map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Integer, E> {
+                // Integral and within i64 (2^63 is the first float past i64::MAX).
+                const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+                if v.fract() == 0.0 && (-LIMIT..LIMIT).contains(&v) {
+                    Ok(Integer(v as i64))
+                } else {
+                    Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+                }
+            }
+        }
+
+        de.deserialize_any(Visitor)
+    }
+}
+
+/// An optional integer field (see [`Integer`]).
+pub(crate) fn integer<'de, D: Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
+    Option::<Integer>::deserialize(de).map(|v| v.map(|Integer(n)| n))
+}
+
+/// A PATCH integer field (see [`Integer`] and [`patch_field`]).
+pub(crate) fn patch_integer<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Option<i64>>, D::Error> {
+    integer(de).map(Some)
 }
 
 /// A PATCH field that may be absent but not `null`.

@@ -4,11 +4,13 @@ use chrono::{DateTime, Utc};
 use roster_domain::organization as domain;
 use roster_domain::organization_input::{CreateOrganizationInput, UpdateOrganizationInput};
 use roster_domain::validation::{ValidationErrors, Validator};
+use roster_domain::values::{Description, OrgName};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::{not_null, patch_field};
+use super::rules::{FieldRules, Rule};
+use super::{integer, not_null, patch_field, patch_integer};
 
 /// An organization (a tenant).
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -26,11 +28,9 @@ pub struct Organization {
     pub domain: Option<String>,
     /// Free-text description.
     pub description: Option<String>,
-    /// Logo image URL.
-    #[schema(format = "uri")]
+    /// Logo image URL (`http` or `https`).
     pub logo_url: Option<String>,
-    /// Icon image URL.
-    #[schema(format = "uri")]
+    /// Icon image URL (`http` or `https`).
     pub icon_url: Option<String>,
     /// The partner organization that manages this one.
     pub parent_id: Option<Uuid>,
@@ -134,34 +134,31 @@ pub enum BuiltinRoleKey {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganizationRequest {
     /// Unique handle: 2–63 lowercase letters, digits and inner hyphens.
-    #[schema(value_type = String, required = true, min_length = 2, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$", example = "acme")]
+    #[schema(value_type = String, required = true, example = "acme")]
     pub slug: Option<String>,
-    /// Display name.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200, example = "Acme Inc.")]
+    /// Display name: 1–200 characters, no control characters.
+    #[schema(value_type = String, required = true, example = "Acme Inc.")]
     pub name: Option<String>,
-    /// Internet domain, such as `acme.example`.
-    #[schema(max_length = 253)]
+    /// Internet domain, such as `acme.example` (at most 253 characters).
+    #[schema(example = "acme.example")]
     pub domain: Option<String>,
-    /// Free-text description.
-    #[schema(max_length = 2000)]
+    /// Free-text description (at most 2000 characters).
     pub description: Option<String>,
-    /// Absolute http(s) URL of a logo.
-    #[schema(max_length = 2048, pattern = "^https?://[^/\\s]\\S*$")]
+    /// Absolute http(s) URL of a logo (at most 2048 characters).
     pub logo_url: Option<String>,
-    /// Absolute http(s) URL of an icon.
-    #[schema(max_length = 2048, pattern = "^https?://[^/\\s]\\S*$")]
+    /// Absolute http(s) URL of an icon (at most 2048 characters).
     pub icon_url: Option<String>,
-    /// The managing (partner) organization.
+    /// The managing (partner) organization; an unknown one answers 422.
     #[schema(value_type = Option<Uuid>)]
     pub parent_id: Option<String>,
     /// The most users the organization may have; absent or `null` is unlimited.
-    #[schema(minimum = 0, maximum = 10_000_000)]
+    #[serde(default, deserialize_with = "integer")]
     pub seat_limit: Option<i64>,
     /// The key of the role new users get when a request names none (default `member`).
     #[schema(value_type = Option<BuiltinRoleKey>)]
     pub default_role: Option<String>,
     /// How long invitations stay valid, in seconds (60 s to 90 days; default 7 days).
-    #[schema(minimum = 60, maximum = 7_776_000)]
+    #[serde(default, deserialize_with = "integer")]
     pub invitation_ttl_seconds: Option<i64>,
 }
 
@@ -188,39 +185,39 @@ impl From<CreateOrganizationRequest> for CreateOrganizationInput {
 pub struct UpdateOrganizationRequest {
     /// New slug.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = String, min_length = 2, max_length = 63, pattern = "^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
+    #[schema(value_type = String)]
     pub slug: Option<Option<String>>,
     /// New name.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = String)]
     pub name: Option<Option<String>>,
     /// New domain, or `null` to clear it.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, max_length = 253)]
+    #[schema(value_type = Option<String>)]
     pub domain: Option<Option<String>>,
     /// New description, or `null` to clear it.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// New logo URL, or `null` to clear it.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[^/\\s]\\S*$")]
+    #[schema(value_type = Option<String>)]
     pub logo_url: Option<Option<String>>,
     /// New icon URL, or `null` to clear it.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, max_length = 2048, pattern = "^https?://[^/\\s]\\S*$")]
+    #[schema(value_type = Option<String>)]
     pub icon_url: Option<Option<String>>,
     /// New seat limit, or `null` for unlimited.
-    #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<i64>, minimum = 0, maximum = 10_000_000)]
+    #[serde(default, deserialize_with = "patch_integer")]
+    #[schema(value_type = Option<i64>)]
     pub seat_limit: Option<Option<i64>>,
-    /// The id of one of the organization's roles.
+    /// The id of one of the organization's roles; another id answers 422.
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Uuid)]
     pub default_role_id: Option<Option<String>>,
     /// New invitation lifetime in seconds.
-    #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = i64, minimum = 60, maximum = 7_776_000)]
+    #[serde(default, deserialize_with = "patch_integer")]
+    #[schema(value_type = i64)]
     pub invitation_ttl_seconds: Option<Option<i64>>,
 }
 
@@ -244,6 +241,26 @@ impl TryFrom<UpdateOrganizationRequest> for UpdateOrganizationInput {
     }
 }
 
+/// The domain's rule of each field of the organization bodies (see [`super::rules`]).
+pub(crate) const FIELD_RULES: FieldRules = &[
+    ("CreateOrganizationRequest", "slug", Rule::Slug),
+    ("CreateOrganizationRequest", "name", Rule::Text(OrgName::MAX_CHARS)),
+    ("CreateOrganizationRequest", "domain", Rule::DomainName),
+    ("CreateOrganizationRequest", "description", Rule::Text(Description::MAX_CHARS)),
+    ("CreateOrganizationRequest", "logo_url", Rule::HttpUrl),
+    ("CreateOrganizationRequest", "icon_url", Rule::HttpUrl),
+    ("CreateOrganizationRequest", "seat_limit", Rule::SeatLimit),
+    ("CreateOrganizationRequest", "invitation_ttl_seconds", Rule::InvitationTtl),
+    ("UpdateOrganizationRequest", "slug", Rule::Slug),
+    ("UpdateOrganizationRequest", "name", Rule::Text(OrgName::MAX_CHARS)),
+    ("UpdateOrganizationRequest", "domain", Rule::DomainName),
+    ("UpdateOrganizationRequest", "description", Rule::Text(Description::MAX_CHARS)),
+    ("UpdateOrganizationRequest", "logo_url", Rule::HttpUrl),
+    ("UpdateOrganizationRequest", "icon_url", Rule::HttpUrl),
+    ("UpdateOrganizationRequest", "seat_limit", Rule::SeatLimit),
+    ("UpdateOrganizationRequest", "invitation_ttl_seconds", Rule::InvitationTtl),
+];
+
 /// The `{org_id}` path parameter.
 #[derive(Clone, Copy, Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -263,6 +280,18 @@ mod tests {
         assert_eq!(input.domain, Some(None));
         assert_eq!(input.description, None);
         assert_eq!(input.name.as_deref(), Some("N"));
+    }
+
+    #[test]
+    fn integers_may_be_written_as_integral_numbers() {
+        let r: CreateOrganizationRequest =
+            serde_json::from_str(r#"{"seat_limit": 5.0, "invitation_ttl_seconds": 6e1}"#).unwrap();
+        assert_eq!((r.seat_limit, r.invitation_ttl_seconds), (Some(5), Some(60)));
+        let r: UpdateOrganizationRequest = serde_json::from_str(r#"{"seat_limit": null}"#).unwrap();
+        assert_eq!((r.seat_limit, r.invitation_ttl_seconds), (Some(None), None));
+        for bad in [r#"{"seat_limit": 5.5}"#, r#"{"seat_limit": "5"}"#, r#"{"seat_limit": 1e19}"#] {
+            assert!(serde_json::from_str::<CreateOrganizationRequest>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,11 +8,13 @@ use roster_domain::service::{BatchOutcome, CreatedUser};
 use roster_domain::user as domain;
 use roster_domain::user_input::{CreateUserInput, ListUsersInput, UpdateUserInput};
 use roster_domain::validation::{ValidationErrors, Validator};
+use roster_domain::values::{DisplayName, Location, NamePart};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::organizations::OrganizationSummary;
+use super::organizations::{BuiltinRoleKey, OrganizationSummary};
+use super::rules::{FieldRules, Joint, JointRules, ParamRules, Rule};
 use super::{not_null, patch_field};
 
 /// A user of one organization. Password hashes never leave the server.
@@ -185,45 +187,40 @@ pub enum UserSortKey {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
-    /// Email, unique within the organization.
-    #[schema(value_type = String, required = true, format = Email, max_length = 254, example = "ada@example.com")]
+    /// Email, unique within the organization (at most 254 characters, ASCII).
+    #[schema(value_type = String, required = true, example = "ada@example.com")]
     pub email: Option<String>,
-    /// A password (12–256 characters by default, not the email). Not with
-    /// `generate_password`.
-    #[schema(max_length = 256)]
+    /// A password (12–256 characters by default; not the email, which answers 422). Not
+    /// with `generate_password`.
     pub password: Option<String>,
     /// Generate a password and return it once as `generated_password`.
     pub generate_password: Option<bool>,
-    /// Handle; derived from the email when absent.
-    #[schema(min_length = 2, max_length = 64, pattern = "^[a-z0-9._-]+$")]
+    /// Handle (2–64 letters, digits, `.`, `_` and `-`, stored lowercase); derived from
+    /// the email when absent.
     pub username: Option<String>,
-    /// Display name; derived from `first_name` and `last_name` when absent (one of the
-    /// three is required).
-    #[schema(min_length = 1, max_length = 200)]
+    /// Display name (1–200 characters); derived from `first_name` and `last_name` when
+    /// absent (one of the three is required).
     pub name: Option<String>,
-    /// First name.
-    #[schema(min_length = 1, max_length = 100)]
+    /// First name (1–100 characters).
     pub first_name: Option<String>,
-    /// Last name.
-    #[schema(min_length = 1, max_length = 100)]
+    /// Last name (1–100 characters).
     pub last_name: Option<String>,
-    /// Where the user is.
-    #[schema(min_length = 1, max_length = 200)]
+    /// Where the user is (1–200 characters).
     pub location: Option<String>,
     /// Preferred language (BCP 47), such as `en` or `pt-BR`.
-    #[schema(min_length = 1, max_length = 35, example = "en")]
+    #[schema(example = "en")]
     pub locale: Option<String>,
-    /// Labels (at most 20): letters, digits, `-`, `_`, `:` and `.`.
-    #[schema(max_items = 20)]
+    /// Labels (at most 20): letters, digits, `-`, `_`, `:` and `.`, stored lowercase.
     pub tags: Option<Vec<String>>,
-    /// Up to 50 string values under keys of 1–40 letters, digits, `_`, `-` and `.`.
+    /// Up to 50 string values (at most 500 characters) under keys of 1–40 letters,
+    /// digits, `_`, `-` and `.`.
     pub metadata: Option<BTreeMap<String, String>>,
-    /// The roles to grant (at least one); the organization's default role when absent.
-    /// Not with `role`.
+    /// The roles to grant (at least one, each a role of the organization, or 422); the
+    /// organization's default role when absent. Not with `role`.
     #[schema(value_type = Option<Vec<Uuid>>, min_items = 1)]
     pub role_ids: Option<Vec<String>>,
-    /// Deprecated: one role by key (`admin`). Use `role_ids`.
-    #[schema(deprecated)]
+    /// Deprecated: one role by key. Use `role_ids`.
+    #[schema(value_type = Option<BuiltinRoleKey>, deprecated)]
     pub role: Option<String>,
 }
 
@@ -253,56 +250,57 @@ impl From<CreateUserRequest> for CreateUserInput {
 pub struct UpdateUserRequest {
     /// New email.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = String, format = Email, max_length = 254)]
+    #[schema(value_type = String)]
     pub email: Option<Option<String>>,
     /// New username.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = String, min_length = 2, max_length = 64, pattern = "^[a-z0-9._-]+$")]
+    #[schema(value_type = String)]
     pub username: Option<Option<String>>,
     /// New display name.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = String, min_length = 1, max_length = 200)]
+    #[schema(value_type = String)]
     pub name: Option<Option<String>>,
     /// New first name, or `null` to clear it.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<String>)]
     pub first_name: Option<Option<String>>,
     /// New last name, or `null` to clear it.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    #[schema(value_type = Option<String>)]
     pub last_name: Option<Option<String>>,
     /// New location, or `null` to clear it.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(value_type = Option<String>)]
     pub location: Option<Option<String>>,
     /// New locale, or `null` to clear it.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 35)]
+    #[schema(value_type = Option<String>)]
     pub locale: Option<Option<String>>,
     /// Replacement tags (`[]` removes all).
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Vec<String>, max_items = 20)]
+    #[schema(value_type = Vec<String>)]
     pub tags: Option<Option<Vec<String>>>,
     /// Replacement metadata (`{}` removes all).
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = BTreeMap<String, String>)]
     pub metadata: Option<Option<BTreeMap<String, String>>>,
     /// `active` or `suspended` (invited users become active by accepting their
-    /// invitation).
+    /// invitation: setting an invited user's status answers 422).
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = SettableStatus)]
     pub status: Option<Option<String>>,
-    /// Replacement roles (at least one). Not with `role`.
+    /// Replacement roles (at least one, each a role of the organization, or 422). Not
+    /// with `role`.
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Vec<Uuid>, min_items = 1)]
     pub role_ids: Option<Option<Vec<String>>>,
     /// Deprecated: one role by key, replacing all roles. Use `role_ids`.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = String, deprecated)]
+    #[schema(value_type = BuiltinRoleKey, deprecated)]
     pub role: Option<Option<String>>,
-    /// A new password.
+    /// A new password (12–256 characters by default; not the email, which answers 422).
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = String, max_length = 256)]
+    #[schema(value_type = String)]
     pub password: Option<Option<String>>,
 }
 
@@ -336,15 +334,14 @@ impl TryFrom<UpdateUserRequest> for UpdateUserInput {
 #[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
     /// Page size.
-    #[param(minimum = 1, maximum = 200, default = 50)]
+    #[param(default = 50)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page (of the same `sort`).
+    /// The `next_cursor` of the previous page (of the same `sort`); other values answer
+    /// 422.
     pub cursor: Option<String>,
     /// Exactly this email (case-insensitive).
-    #[param(format = Email)]
     pub email: Option<String>,
     /// A case-insensitive substring of name, email or username (1–100 characters).
-    #[param(min_length = 1, max_length = 100)]
     pub q: Option<String>,
     /// Only users in this status.
     #[param(value_type = Option<StatusFilter>, inline)]
@@ -353,7 +350,6 @@ pub struct ListUsersQuery {
     #[param(value_type = Option<Uuid>)]
     pub role_id: Option<String>,
     /// Only users with this tag.
-    #[param(min_length = 1, max_length = 64)]
     pub tag: Option<String>,
     /// The order (default `created_at`).
     #[param(value_type = Option<UserSortKey>, inline)]
@@ -374,6 +370,47 @@ impl From<ListUsersQuery> for ListUsersInput {
         }
     }
 }
+
+/// The domain's rule of each field of the user bodies (see [`super::rules`]).
+pub(crate) const FIELD_RULES: FieldRules = &[
+    ("CreateUserRequest", "email", Rule::Email),
+    ("CreateUserRequest", "password", Rule::Password),
+    ("CreateUserRequest", "username", Rule::Username),
+    ("CreateUserRequest", "name", Rule::Text(DisplayName::MAX_CHARS)),
+    ("CreateUserRequest", "first_name", Rule::Text(NamePart::MAX_CHARS)),
+    ("CreateUserRequest", "last_name", Rule::Text(NamePart::MAX_CHARS)),
+    ("CreateUserRequest", "location", Rule::Text(Location::MAX_CHARS)),
+    ("CreateUserRequest", "locale", Rule::Locale),
+    ("CreateUserRequest", "tags", Rule::Tags),
+    ("CreateUserRequest", "metadata", Rule::Metadata),
+    ("UpdateUserRequest", "email", Rule::Email),
+    ("UpdateUserRequest", "password", Rule::Password),
+    ("UpdateUserRequest", "username", Rule::Username),
+    ("UpdateUserRequest", "name", Rule::Text(DisplayName::MAX_CHARS)),
+    ("UpdateUserRequest", "first_name", Rule::Text(NamePart::MAX_CHARS)),
+    ("UpdateUserRequest", "last_name", Rule::Text(NamePart::MAX_CHARS)),
+    ("UpdateUserRequest", "location", Rule::Text(Location::MAX_CHARS)),
+    ("UpdateUserRequest", "locale", Rule::Locale),
+    ("UpdateUserRequest", "tags", Rule::Tags),
+    ("UpdateUserRequest", "metadata", Rule::Metadata),
+];
+
+/// The domain's rules across fields of the user bodies.
+pub(crate) const JOINT_RULES: JointRules = &[
+    ("CreateUserRequest", Joint::AnyOf(&["name", "first_name", "last_name"])),
+    ("CreateUserRequest", Joint::NotWithTrue("password", "generate_password")),
+    ("CreateUserRequest", Joint::NotBoth("role_ids", "role")),
+    ("UpdateUserRequest", Joint::NotBoth("role_ids", "role")),
+];
+
+/// The domain's rule of each user list parameter.
+pub(crate) const PARAM_RULES: ParamRules = &[
+    ("list_users", "limit", Rule::PageSize),
+    ("list_users", "cursor", Rule::Cursor),
+    ("list_users", "email", Rule::Email),
+    ("list_users", "q", Rule::Text(100)),
+    ("list_users", "tag", Rule::Tag),
+];
 
 /// The `{org_id}/users/{user_id}` path parameters.
 #[derive(Clone, Copy, Debug, Deserialize, IntoParams)]

@@ -115,3 +115,53 @@ fn schemas_use_formats_and_nullability() {
         .unwrap();
     assert_eq!((limit["schema"]["minimum"].as_i64(), limit["schema"]["maximum"].as_i64()), (Some(1), Some(200)));
 }
+
+#[test]
+fn every_field_rule_names_a_part_of_the_document() {
+    let (_, mut doc) = crate::api_routes().split_for_parts();
+    assert_eq!(crate::dto::rules::apply(&mut doc, 12), Vec::<String>::new());
+}
+
+#[test]
+fn fields_carry_the_domain_rules() {
+    let doc = serde_json::to_value(crate::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let org = &schemas["CreateOrganizationRequest"]["properties"];
+    assert!(org["slug"]["pattern"].as_str().unwrap().contains("[a-z0-9][a-z0-9-]{0,61}[a-z0-9]"));
+    assert_eq!(org["seat_limit"]["maximum"], 10_000_000);
+    assert_eq!(org["invitation_ttl_seconds"]["minimum"], 60);
+    let user = &schemas["CreateUserRequest"]["allOf"][0]["properties"];
+    assert_eq!(user["password"]["minLength"], 12);
+    assert_eq!(user["metadata"]["maxProperties"], 50);
+    assert_eq!(user["metadata"]["propertyNames"]["type"], "string");
+    assert_eq!(user["tags"]["maxItems"], 20);
+    assert!(schemas["CreateUserRequest"]["allOf"][1]["anyOf"].is_array());
+}
+
+#[tokio::test]
+async fn the_served_document_uses_the_configured_password_policy() {
+    let app = TestApp::new().await;
+    let doc = app.send(app.get("GET", "/openapi.json")).await.json();
+    let min = roster_domain::values::PasswordPolicy::default().min_chars();
+    assert_eq!(
+        doc["components"]["schemas"]["UpdateUserRequest"]["allOf"][0]["properties"]["password"]["minLength"],
+        min
+    );
+}
+
+#[test]
+fn created_resources_link_to_the_operations_on_them() {
+    let doc = serde_json::to_value(crate::openapi()).unwrap();
+    let links = &doc["paths"]["/v1/organizations"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["GetOrganization"]["operationId"], "get_organization");
+    assert_eq!(links["GetOrganization"]["parameters"]["org_id"], "$response.body#/data/id");
+    assert_eq!(links["UpdateOrganization"]["parameters"]["If-Match"], "$response.header.ETag");
+    let ids: Vec<&str> = operations(&doc).iter().filter_map(|(_, _, op)| op["operationId"].as_str()).collect();
+    for (_, _, op) in operations(&doc) {
+        for response in op["responses"].as_object().unwrap().values() {
+            for link in response["links"].as_object().into_iter().flat_map(|l| l.values()) {
+                assert!(ids.contains(&link["operationId"].as_str().unwrap()), "{link}");
+            }
+        }
+    }
+}
