@@ -10,7 +10,9 @@
 //! 3. starts `target/release/roster serve` on `roster_bench` ([`server`]);
 //! 4. runs each scenario of [`scenarios::ALL`] (REST and gRPC GET user) for `--duration-secs`
 //!    after `--warmup-secs`, one after the other, from the in-process load generator
-//!    ([`loadgen`]): `--connections` tasks, each with its own connection, closed loop;
+//!    ([`loadgen`]): `--connections` tasks, each with its own connection, closed loop, on one
+//!    thread (`--loadgen-threads`), as pgbench does; the clients ([`wire`]: hyper's HTTP/1.1,
+//!    gRPC on `h2` directly) are kept lean, since they share the CPUs with what they measure;
 //! 5. stops the server and runs `pgbench -S -M prepared` at the same concurrency ([`pgbench`]);
 //! 6. prints requests per second, p50/p99 latency, the ratio to pgbench's transactions per
 //!    second and where the CPU went ([`cpu`]), and writes it all to target/bench/results.json.
@@ -25,6 +27,7 @@ mod report;
 mod scenarios;
 mod seed;
 mod server;
+mod wire;
 
 use std::fs;
 use std::os::unix::process::CommandExt as _;
@@ -78,6 +81,10 @@ pub struct BenchArgs {
     /// Leave the databases roster_bench and roster_pgbench behind, for a closer look.
     #[arg(long)]
     pub keep_databases: bool,
+    /// Threads of the load generator. One (the default) is how pgbench drives its 32
+    /// connections too: no cross-thread wake-ups, so it takes the least CPU from the server.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub loadgen_threads: u32,
     /// Record the whole machine with `perf record -a` during each measured window, into
     /// target/bench/perf-<scenario>.data (look with `perf report -i FILE --sort comm,dso`).
     #[arg(long)]
@@ -92,6 +99,7 @@ impl BenchArgs {
             format!("--connections={}", self.connections),
             format!("--users={}", self.users),
             format!("--warmup-secs={}", self.warmup_secs),
+            format!("--loadgen-threads={}", self.loadgen_threads),
         ];
         if !self.only.is_empty() {
             args.push(format!("--only={}", self.only.join(",")));
@@ -151,6 +159,10 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("xtask bench: warning: this load generator is a debug build; its figures are meaningless");
     }
+    // h2 and hyper open trace spans on every frame. With no subscriber at all, `tracing`
+    // (its `log` feature is on in this build) hands each one to `log`; a subscriber that
+    // wants nothing turns them off for good at their first use (~2% of the gRPC client).
+    let _ = tracing::subscriber::set_global_default(tracing::subscriber::NoSubscriber::new());
     let scenarios: Vec<&scenarios::Scenario> =
         scenarios::ALL.iter().filter(|s| args.selected(s.name, s.default)).collect();
     let roster = if scenarios.is_empty() { None } else { Some(release_binary(ws, "roster")?) };
@@ -161,14 +173,23 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
     };
     let bench_dir = ws.target.join("bench");
     fs::create_dir_all(&bench_dir).map_err(|err| format!("cannot create {}: {err}", bench_dir.display()))?;
+    // Held until the end: a second run would drop this one's databases and share its CPUs.
+    let _lock = lock_bench_dir(&bench_dir)?;
     if args.perf && !cpu::perf_available() {
         return Err("--perf: `perf` cannot be run here (install linux-perf / linux-tools)".to_owned());
     }
     let perf_output = |name: &str| args.perf.then(|| bench_dir.join(format!("perf-{name}.data")));
 
-    // Named threads keep the load generator apart from the server in `perf report --sort comm`.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // Named threads keep the load generator apart from the server in `perf report --sort comm`
+    // (with one thread, the load runs on this one, named `xtask`).
+    let mut runtime = if args.loadgen_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(args.loadgen_threads as usize);
+        builder
+    };
+    let runtime = runtime
         .thread_name("xtask-loadgen")
         .enable_all()
         .build()
@@ -236,6 +257,10 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
             eprintln!("xtask bench: {}: {}", scenario.label, stats.summary());
             report.scenario(scenario, stats);
         }
+        // Off the runtime, nothing polls what its clients left behind (tonic's connection
+        // tasks, with one thread): dropping it closes their connections, so the server's
+        // graceful shutdown does not wait for them.
+        drop(runtime);
         server.stop()?;
     }
 
@@ -290,6 +315,17 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
         return Err("bench: a target was missed (--strict)".to_owned());
     }
     Ok(())
+}
+
+/// An exclusive lock on `bench_dir`, waiting for a run that holds it to finish.
+fn lock_bench_dir(bench_dir: &std::path::Path) -> Result<fs::File> {
+    let path = bench_dir.join("lock");
+    let file = fs::File::create(&path).map_err(|err| format!("cannot create {}: {err}", path.display()))?;
+    if file.try_lock().is_err() {
+        eprintln!("xtask bench: another bench run holds {}; waiting for it to finish", path.display());
+        file.lock().map_err(|err| format!("cannot lock {}: {err}", path.display()))?;
+    }
+    Ok(file)
 }
 
 fn release_binary(ws: &Workspace, name: &str) -> Result<PathBuf> {

@@ -163,6 +163,7 @@ mod tests {
     #[test]
     fn defaults_then_file_then_environment() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             let config = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
             assert!(matches!(config.database(), Database::Sqlite(p) if p.ends_with("data/roster.db")));
@@ -181,12 +182,14 @@ mod tests {
     #[test]
     fn bad_values_are_named() {
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("ROSTER_HTTP_ADDR", "not an address");
             let err = Config::load(None).unwrap_err().to_string();
             assert!(err.to_lowercase().contains("http_addr"), "{err}");
             Ok(())
         });
         Jail::expect_with(|jail| {
+            jail.clear_env();
             jail.set_env("ROSTER_PASSWORD_MIN_LENGTH", "4");
             assert!(Config::load(None).unwrap_err().to_string().contains("password_min_length"));
             Ok(())

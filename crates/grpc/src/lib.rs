@@ -25,8 +25,6 @@ use std::sync::Arc;
 use roster_domain::service::Roster;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
-use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 
 use crate::organizations::Organizations;
 use crate::pb::organization_service_server::OrganizationServiceServer;
@@ -37,6 +35,7 @@ mod auth;
 mod convert;
 mod organizations;
 mod status;
+mod transport;
 mod users;
 
 /// Code generated from the `roster.v1` protobuf package.
@@ -96,15 +95,20 @@ pub async fn routes(roster: Arc<Roster>) -> Routes {
 /// Serves [`routes`] on an already-bound `listener` (tests bind port 0) until `shutdown`
 /// completes, then lets in-flight calls finish.
 ///
+/// The server is hyper's HTTP/2 under tonic's routes, as `tonic::transport::Server`, but
+/// runs each call in its connection's task rather than spawning one per call (see the
+/// `transport` module): a unary call then crosses no tasks and is answered in one write.
+///
 /// # Errors
-/// [`tonic::transport::Error`] when the server fails.
+/// None at present: a failed `accept` is logged and retried, a failed connection logged
+/// and closed. The `Result` keeps the signature of a server that may fail to start.
 pub async fn serve(
     listener: TcpListener,
     roster: Arc<Roster>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    Server::builder().add_routes(routes(roster).await).serve_with_incoming_shutdown(incoming, shutdown).await
+    transport::serve(listener, routes(roster).await, shutdown).await;
+    Ok(())
 }
 
 #[cfg(test)]

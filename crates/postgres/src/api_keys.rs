@@ -9,12 +9,13 @@ use roster_domain::ports::{ApiKeyReads, ApiKeyWrites, KeyLookup};
 use uuid::Uuid;
 
 use crate::error::store_error;
-use crate::rows::{self, key_columns};
-use crate::{PgTransaction, PostgresStorage};
+use crate::pipeline::Query;
+use crate::rows::{self, Columns, key_columns};
+use crate::{HotReads, PgTransaction, PostgresStorage};
 
 /// Authentication's one look-up: the key by digest (`api_keys_digest_key`) with its
 /// organization's status.
-const FIND: &str = concat!(
+pub(crate) const FIND: &str = concat!(
     "SELECT ",
     key_columns!(),
     ", o.status AS org_status FROM api_keys k LEFT JOIN organizations o ON o.id = k.org_id WHERE k.digest = $1"
@@ -33,15 +34,25 @@ const INSERT: &str = "INSERT INTO api_keys (id, org_id, name, prefix, digest, cr
 
 const REVOKE: &str = "UPDATE api_keys SET revoked_at = $3 WHERE org_id = $1 AND id = $2 AND revoked_at IS NULL";
 
+/// A key with its organization's status, from [`FIND`].
+fn key_lookup<R: Columns>(row: &R) -> Result<KeyLookup, StoreError> {
+    Ok(KeyLookup { key: rows::api_key(row)?, org_status: rows::org_status(row)? })
+}
+
 #[async_trait]
 impl ApiKeyReads for PostgresStorage {
     async fn find_api_key(&self, digest: &SecretDigest) -> Result<Option<KeyLookup>, StoreError> {
-        let row = self
-            .reads
-            .run(async |conn| sqlx::query(FIND).bind(digest.as_bytes().as_slice()).fetch_optional(conn).await)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(KeyLookup { key: rows::api_key(&row)?, org_status: rows::org_status(&row)? }))
+        let digest = digest.as_bytes().as_slice();
+        match &*self.reads {
+            HotReads::Pipelined(reads) => {
+                let row = reads.query_opt(Query::FindApiKey, &[&digest]).await?;
+                row.as_ref().map(key_lookup).transpose()
+            }
+            HotReads::Pooled(reads) => {
+                let row = reads.run(async |conn| sqlx::query(FIND).bind(digest).fetch_optional(conn).await).await?;
+                row.as_ref().map(key_lookup).transpose()
+            }
+        }
     }
 
     async fn list_api_keys(&self, org: OrgId, after: Option<ApiKeyId>, limit: u32) -> Result<Vec<ApiKey>, StoreError> {

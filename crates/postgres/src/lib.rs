@@ -1,11 +1,18 @@
 //! # roster-postgres
 //!
 //! Roster's production storage adapter: the ports of [`roster_domain::ports`] on
-//! PostgreSQL (15 or newer) through a sqlx connection pool.
+//! PostgreSQL (15 or newer) through a sqlx connection pool, and `tokio-postgres` for the
+//! hot reads.
 //!
-//! - Reads that need no transaction run on the pool, one round trip each;
+//! - Reads that need no transaction take one round trip each;
 //!   [`UserReads::get_user`](roster_domain::ports::UserReads::get_user), the hot path, is a
 //!   single prepared statement.
+//! - The three hot reads (get user, get organization, find API key) run on a few shared
+//!   `tokio-postgres` connections that pipeline concurrent queries (see [`ReadClients`]);
+//!   when the URL asks for TLS (`sslmode=require`, `verify-ca`, `verify-full`), on sqlx
+//!   connections of their own instead. Lists and transactions always use the sqlx pool.
+//!   Rows of both drivers go through the same conversions (module `rows`), which re-validate
+//!   every stored value.
 //! - Writes run in a [`PgTransaction`] at `READ COMMITTED`; the `*_for_update` reads take
 //!   row locks (`SELECT … FOR UPDATE`), which is what keeps seat limits and version checks
 //!   true across several application instances.
@@ -19,6 +26,7 @@
 mod api_keys;
 mod error;
 mod organizations;
+mod pipeline;
 mod reads;
 mod rows;
 #[cfg(any(test, feature = "testing"))]
@@ -35,43 +43,101 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
 use crate::error::TransactionFinished;
+pub use crate::pipeline::ReadClients;
+use crate::pipeline::{PipelinedReads, Queries};
 use crate::reads::ReadPool;
 
 /// The embedded migrations of `migrations/postgres`.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// The statements of the hot reads, prepared on each pipelined connection.
+const HOT_QUERIES: Queries =
+    Queries { get_user: users::GET, get_organization: organizations::GET, find_api_key: api_keys::FIND };
+
+/// Where the hot reads (get user, get organization, find API key) run.
+#[derive(Debug)]
+enum HotReads {
+    /// Shared pipelining `tokio-postgres` connections.
+    Pipelined(PipelinedReads),
+    /// A pool of sqlx connections, one query at a time each.
+    Pooled(ReadPool),
+}
+
 /// Roster's storage on PostgreSQL: a connection pool. Cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]
 pub struct PostgresStorage {
     pool: PgPool,
-    reads: Arc<ReadPool>,
+    reads: Arc<HotReads>,
 }
 
 impl PostgresStorage {
-    /// Connects a pool of at most `max_connections` to `url`
-    /// (`postgres://user:password@host:port/database?…`), identifying itself as
-    /// `application_name=roster`. Each connection caches its prepared statements.
+    /// Connects to `url` (`postgres://user:password@host:port/database?…`) with at most
+    /// `max_connections` connections, the hot reads set up as the environment says
+    /// ([`ReadClients::from_env`]). See [`Self::connect_with_read_clients`].
     ///
     /// # Errors
     /// [`StoreError::Other`] when the URL is malformed or no connection can be made.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        Self::connect_with_read_clients(url, max_connections, ReadClients::from_env()).await
+    }
+
+    /// Connects to `url` with at most `max_connections` connections in all:
+    ///
+    /// - with [`ReadClients::Pipelined`]`(n)`, `n` shared connections
+    ///   (`application_name=roster-reads`) pipeline the hot reads and a sqlx pool of the
+    ///   remaining connections (`application_name=roster`) serves transactions and lists;
+    /// - with [`ReadClients::Off`], and whenever the URL asks for TLS (`sslmode=require`,
+    ///   `verify-ca` or `verify-full`: the pipelined connections are plain-text only) or
+    ///   the pipelined connections cannot be opened where sqlx's could (a password sqlx
+    ///   found in `~/.pgpass`, say), a quarter of the connections serve transactions and
+    ///   lists and the rest the hot reads, all through sqlx.
+    ///
+    /// Each connection caches its prepared statements.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] when the URL is malformed or no connection can be made.
+    pub async fn connect_with_read_clients(
+        url: &str,
+        max_connections: u32,
+        read_clients: ReadClients,
+    ) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(StoreError::other)?.application_name("roster");
-        // A quarter of the connections serve transactions, the rest the hot reads.
         let max_connections = max_connections.max(2);
+        if let ReadClients::Pipelined(clients) = read_clients {
+            match PipelinedReads::new(url, &options, clients, HOT_QUERIES) {
+                Ok(reads) => match reads.connect_all().await {
+                    Ok(()) => {
+                        let clients = u32::try_from(clients).unwrap_or(u32::MAX);
+                        let pool = Self::sqlx_pool(options, max_connections.saturating_sub(clients).max(1)).await?;
+                        return Ok(Self { pool, reads: Arc::new(HotReads::Pipelined(reads)) });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot open the pipelined read connections; the hot reads use sqlx");
+                    }
+                },
+                Err(e) => tracing::info!("{e}; the hot reads use sqlx"),
+            }
+        }
+        // A quarter of the connections serve transactions, the rest the hot reads.
         let writers = (max_connections / 4).max(1);
-        let pool = PgPoolOptions::new()
-            .max_connections(writers)
+        let pool = Self::sqlx_pool(options, writers).await?;
+        Ok(Self::with_reads(pool, max_connections - writers))
+    }
+
+    async fn sqlx_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, StoreError> {
+        PgPoolOptions::new()
+            .max_connections(max_connections)
             // sqlx pings every connection it hands out by default: one extra round trip per
             // query. A broken connection fails its query instead, and the pool replaces it.
             .test_before_acquire(false)
             .connect_with(options)
             .await
-            .map_err(StoreError::other)?;
-        Ok(Self::with_reads(pool, max_connections - writers))
+            .map_err(StoreError::other)
     }
 
     /// Wraps an existing pool (its options are the caller's); the hot reads get a pool of
-    /// as many connections again.
+    /// sqlx connections, as many again (sqlx does not reveal the password the pipelined
+    /// connections would need).
     pub fn from_pool(pool: PgPool) -> Self {
         let size = pool.options().get_max_connections();
         Self::with_reads(pool, size)
@@ -79,12 +145,21 @@ impl PostgresStorage {
 
     fn with_reads(pool: PgPool, read_connections: u32) -> Self {
         let options = (*pool.connect_options()).clone();
-        Self { pool, reads: Arc::new(ReadPool::new(options, read_connections)) }
+        Self { pool, reads: Arc::new(HotReads::Pooled(ReadPool::new(options, read_connections))) }
     }
 
-    /// Idle connections of the hot-read pool, for metrics.
+    /// Connections of the hot reads ready for a query, for metrics: the open pipelined
+    /// connections (each takes any number of queries), or the idle pooled ones.
     pub fn idle_read_connections(&self) -> usize {
-        self.reads.idle_count()
+        match &*self.reads {
+            HotReads::Pipelined(reads) => reads.open_count(),
+            HotReads::Pooled(reads) => reads.idle_count(),
+        }
+    }
+
+    /// Whether the hot reads are pipelined (see [`ReadClients`]).
+    pub fn pipelined_reads(&self) -> bool {
+        matches!(*self.reads, HotReads::Pipelined(_))
     }
 
     /// Applies the pending migrations of `migrations/postgres`.

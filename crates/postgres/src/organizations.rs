@@ -9,10 +9,12 @@ use roster_domain::role::Role;
 use uuid::Uuid;
 
 use crate::error::store_error;
+use crate::pipeline::Query;
 use crate::rows::{self, org_columns, role_columns};
-use crate::{PgTransaction, PostgresStorage};
+use crate::{HotReads, PgTransaction, PostgresStorage};
 
-const GET: &str = concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted'");
+pub(crate) const GET: &str =
+    concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted'");
 
 const GET_FOR_UPDATE: &str =
     concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted' FOR UPDATE");
@@ -58,8 +60,17 @@ const UPDATE: &str = "UPDATE organizations SET slug = $2, name = $3, domain = $4
 #[async_trait]
 impl OrganizationReads for PostgresStorage {
     async fn get_organization(&self, id: OrgId) -> Result<Option<Organization>, StoreError> {
-        let row = self.reads.run(async |conn| sqlx::query(GET).bind(id.as_uuid()).fetch_optional(conn).await).await?;
-        row.as_ref().map(rows::organization).transpose()
+        match &*self.reads {
+            HotReads::Pipelined(reads) => {
+                let row = reads.query_opt(Query::GetOrganization, &[id.as_uuid()]).await?;
+                row.as_ref().map(rows::organization).transpose()
+            }
+            HotReads::Pooled(reads) => {
+                let row =
+                    reads.run(async |conn| sqlx::query(GET).bind(id.as_uuid()).fetch_optional(conn).await).await?;
+                row.as_ref().map(rows::organization).transpose()
+            }
+        }
     }
 
     async fn list_organizations(&self, after: Option<OrgId>, limit: u32) -> Result<Vec<Organization>, StoreError> {

@@ -17,9 +17,10 @@ use roster_domain::values::{
     Description, DisplayName, DomainName, Email, HttpUrl, KeyName, Locale, Location, Metadata, NamePart, OrgName, Slug,
     Tags, Username,
 };
+use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
-use sqlx::types::Json;
-use sqlx::{Decode, Postgres, Row, Type};
+use sqlx::{Decode, Postgres, Row as _, Type};
+use tokio_postgres::types::FromSql;
 use uuid::Uuid;
 
 use crate::error::InvalidRow;
@@ -64,12 +65,47 @@ macro_rules! key_columns {
 
 pub(crate) use {key_columns, org_columns, role_columns, role_ids_column, user_columns};
 
-/// Reads a column, mapping a missing column or a type mismatch to [`StoreError::Other`].
-fn col<'r, T>(row: &'r PgRow, name: &str) -> Result<T, StoreError>
-where
-    T: Decode<'r, Postgres> + Type<Postgres>,
-{
-    row.try_get(name).map_err(StoreError::other)
+/// A column type both drivers decode (sqlx for most queries, `tokio-postgres` for the
+/// pipelined hot reads).
+pub(crate) trait Column: for<'r> Decode<'r, Postgres> + Type<Postgres> + for<'r> FromSql<'r> {}
+
+impl<T> Column for T where T: for<'r> Decode<'r, Postgres> + Type<Postgres> + for<'r> FromSql<'r> {}
+
+/// A result row of either driver, its columns read by name. A missing column or a type
+/// mismatch is [`StoreError::Other`].
+pub(crate) trait Columns {
+    /// The value of column `name`.
+    fn get<T: Column>(&self, name: &str) -> Result<T, StoreError>;
+
+    /// The `json`/`jsonb` value of column `name`, deserialized.
+    fn json<T: DeserializeOwned>(&self, name: &str) -> Result<T, StoreError>;
+}
+
+impl Columns for PgRow {
+    fn get<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        self.try_get(name).map_err(StoreError::other)
+    }
+
+    fn json<T: DeserializeOwned>(&self, name: &str) -> Result<T, StoreError> {
+        let sqlx::types::Json(value) = self.try_get(name).map_err(StoreError::other)?;
+        Ok(value)
+    }
+}
+
+impl Columns for tokio_postgres::Row {
+    fn get<T: Column>(&self, name: &str) -> Result<T, StoreError> {
+        self.try_get(name).map_err(StoreError::other)
+    }
+
+    fn json<T: DeserializeOwned>(&self, name: &str) -> Result<T, StoreError> {
+        let tokio_postgres::types::Json(value) = self.try_get(name).map_err(StoreError::other)?;
+        Ok(value)
+    }
+}
+
+/// Reads a column (see [`Columns::get`]).
+fn col<T: Column>(row: &impl Columns, name: &str) -> Result<T, StoreError> {
+    row.get(name)
 }
 
 /// A constructor's verdict on a stored value.
@@ -79,7 +115,7 @@ fn valid<T, E: Display>(column: &'static str, parsed: Result<T, E>) -> Result<T,
 
 /// Parses a nullable text column.
 fn optional<T, E: Display>(
-    row: &PgRow,
+    row: &impl Columns,
     column: &'static str,
     parse: impl FnOnce(String) -> Result<T, E>,
 ) -> Result<Option<T>, StoreError> {
@@ -87,7 +123,7 @@ fn optional<T, E: Display>(
 }
 
 /// An organization from [`org_columns`].
-pub(crate) fn organization(row: &PgRow) -> Result<Organization, StoreError> {
+pub(crate) fn organization<R: Columns>(row: &R) -> Result<Organization, StoreError> {
     let seat_limit: Option<i64> = col(row, "seat_limit")?;
     let status: String = col(row, "status")?;
     Ok(Organization {
@@ -113,7 +149,7 @@ pub(crate) fn organization(row: &PgRow) -> Result<Organization, StoreError> {
 
 /// The organization summary of a user read: the user's `org_id` with `org_slug` and
 /// `org_name`.
-pub(crate) fn org_summary(row: &PgRow) -> Result<OrgSummary, StoreError> {
+pub(crate) fn org_summary<R: Columns>(row: &R) -> Result<OrgSummary, StoreError> {
     Ok(OrgSummary {
         id: OrgId::from_uuid(col(row, "org_id")?),
         slug: valid("organization slug", Slug::parse(col::<String>(row, "org_slug")?))?,
@@ -122,15 +158,15 @@ pub(crate) fn org_summary(row: &PgRow) -> Result<OrgSummary, StoreError> {
 }
 
 /// A user from [`user_columns`] and [`role_ids_column`].
-pub(crate) fn user(row: &PgRow) -> Result<User, StoreError> {
+pub(crate) fn user<R: Columns>(row: &R) -> Result<User, StoreError> {
     let role_ids: Vec<Uuid> = col(row, "role_ids")?;
     user_with_roles(row, role_ids.into_iter().map(RoleId::from_uuid).collect())
 }
 
 /// A user from [`user_columns`], with role ids read separately.
-pub(crate) fn user_with_roles(row: &PgRow, role_ids: Vec<RoleId>) -> Result<User, StoreError> {
+pub(crate) fn user_with_roles<R: Columns>(row: &R, role_ids: Vec<RoleId>) -> Result<User, StoreError> {
     let tags: Vec<String> = col(row, "tags")?;
-    let Json(metadata): Json<BTreeMap<String, String>> = col(row, "metadata")?;
+    let metadata: BTreeMap<String, String> = row.json("metadata")?;
     let status: String = col(row, "status")?;
     Ok(User {
         id: UserId::from_uuid(col(row, "id")?),
@@ -155,7 +191,7 @@ pub(crate) fn user_with_roles(row: &PgRow, role_ids: Vec<RoleId>) -> Result<User
 }
 
 /// A role from [`role_columns`].
-pub(crate) fn role(row: &PgRow) -> Result<Role, StoreError> {
+pub(crate) fn role<R: Columns>(row: &R) -> Result<Role, StoreError> {
     Ok(Role {
         id: RoleId::from_uuid(col(row, "id")?),
         org_id: OrgId::from_uuid(col(row, "org_id")?),
@@ -168,7 +204,7 @@ pub(crate) fn role(row: &PgRow) -> Result<Role, StoreError> {
 }
 
 /// An API key from [`key_columns`].
-pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
+pub(crate) fn api_key<R: Columns>(row: &R) -> Result<ApiKey, StoreError> {
     let digest: Vec<u8> = col(row, "digest")?;
     let digest: [u8; 32] = valid("digest", <[u8; 32]>::try_from(digest.as_slice()))?;
     let owner = match col::<Option<Uuid>>(row, "org_id")? {
@@ -189,11 +225,11 @@ pub(crate) fn api_key(row: &PgRow) -> Result<ApiKey, StoreError> {
 }
 
 /// Parses an organization status read next to something else (`org_status`).
-pub(crate) fn org_status(row: &PgRow) -> Result<Option<OrgStatus>, StoreError> {
+pub(crate) fn org_status<R: Columns>(row: &R) -> Result<Option<OrgStatus>, StoreError> {
     optional(row, "org_status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))
 }
 
 /// A count, which PostgreSQL returns as `bigint`.
-pub(crate) fn count(row: &PgRow) -> Result<u64, StoreError> {
+pub(crate) fn count<R: Columns>(row: &R) -> Result<u64, StoreError> {
     valid("count", u64::try_from(col::<i64>(row, "count")?))
 }

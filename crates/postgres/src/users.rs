@@ -12,11 +12,12 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use crate::error::store_error;
-use crate::rows::{self, role_ids_column, user_columns};
-use crate::{PgTransaction, PostgresStorage};
+use crate::pipeline::Query;
+use crate::rows::{self, Columns, role_ids_column, user_columns};
+use crate::{HotReads, PgTransaction, PostgresStorage};
 
 /// The hot path: user, organization summary and role ids in one prepared statement.
-const GET: &str = concat!(
+pub(crate) const GET: &str = concat!(
     "SELECT ",
     user_columns!(),
     ", o.slug AS org_slug, o.name AS org_name, ",
@@ -62,6 +63,11 @@ const REPLACE_ROLES: &str = "WITH dropped AS ( \
 const DELETE: &str = "UPDATE users SET status = 'deleted', updated_at = $3, version = version + 1 \
     WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND status <> 'deleted' RETURNING id";
 
+/// A user with its organization's summary, from [`GET`].
+fn user_view<R: Columns>(row: &R) -> Result<UserView, StoreError> {
+    Ok(UserView { user: rows::user(row)?, organization: rows::org_summary(row)? })
+}
+
 /// The role ids as stored on the row: sorted, without repeats.
 fn sorted_role_ids(user: &User) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = user.role_ids.iter().map(|r| *r.as_uuid()).collect();
@@ -73,12 +79,20 @@ fn sorted_role_ids(user: &User) -> Vec<Uuid> {
 #[async_trait]
 impl UserReads for PostgresStorage {
     async fn get_user(&self, org: OrgId, id: UserId) -> Result<Option<UserView>, StoreError> {
-        let row = self
-            .reads
-            .run(async |conn| sqlx::query(GET).bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(conn).await)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(UserView { user: rows::user(&row)?, organization: rows::org_summary(&row)? }))
+        match &*self.reads {
+            HotReads::Pipelined(reads) => {
+                let row = reads.query_opt(Query::GetUser, &[org.as_uuid(), id.as_uuid()]).await?;
+                row.as_ref().map(user_view).transpose()
+            }
+            HotReads::Pooled(reads) => {
+                let row = reads
+                    .run(async |conn| {
+                        sqlx::query(GET).bind(org.as_uuid()).bind(id.as_uuid()).fetch_optional(conn).await
+                    })
+                    .await?;
+                row.as_ref().map(user_view).transpose()
+            }
+        }
     }
 
     async fn list_users(&self, org: OrgId, query: &UserQuery) -> Result<Vec<User>, StoreError> {

@@ -49,7 +49,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use roster_domain::service::Roster;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa_axum::router::OpenApiRouter;
@@ -143,7 +143,7 @@ fn with_middleware(app: Router) -> Router {
                 header::SET_COOKIE,
             ]))
             .layer(axum::middleware::from_fn(middleware::drop_unusable_request_id))
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(SetRequestIdLayer::x_request_id(middleware::MakeRequestId))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(middleware::request_span)

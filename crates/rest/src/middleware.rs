@@ -41,6 +41,22 @@ pub(crate) async fn drop_unusable_request_id(mut req: Request, next: Next) -> Re
     next.run(req).await
 }
 
+/// Makes the `x-request-id` of requests that come without a usable one: a random
+/// (version 4) UUID, like tower-http's `MakeRequestUuid`, but drawn from the thread's
+/// CSPRNG (seeded, and reseeded, from the OS) rather than from a `getrandom` system call
+/// per request, which showed as ~1.7% of the server's CPU under load.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MakeRequestId;
+
+impl tower_http::request_id::MakeRequestId for MakeRequestId {
+    fn make_request_id<B>(&mut self, _: &http::Request<B>) -> Option<tower_http::request_id::RequestId> {
+        let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut text = uuid::Uuid::encode_buffer();
+        let text = uuid.hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).ok().map(tower_http::request_id::RequestId::new)
+    }
+}
+
 /// One span per request with the request id and the matched route (never the raw URI:
 /// query strings may hold emails).
 pub(crate) fn request_span<B>(req: &http::Request<B>) -> Span {
@@ -63,4 +79,25 @@ pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
         "an internal error occurred; quote the request id when reporting it",
     )
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use tower_http::request_id::MakeRequestId as _;
+
+    use super::*;
+
+    #[test]
+    fn made_request_ids_are_distinct_random_uuids() {
+        let request = http::Request::new(());
+        let mut ids = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let id = MakeRequestId.make_request_id(&request).expect("an id");
+            let text = id.header_value().to_str().expect("ASCII");
+            let uuid = uuid::Uuid::parse_str(text).expect("a UUID");
+            assert_eq!(uuid.get_version(), Some(uuid::Version::Random));
+            assert_eq!(text, uuid.hyphenated().to_string());
+            assert!(ids.insert(uuid), "{uuid} twice");
+        }
+    }
 }

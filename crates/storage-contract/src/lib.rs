@@ -9,7 +9,7 @@
 //! Each test is a `pub async fn(Arc<dyn Storage>)` in one of the modules below; the
 //! [`contract_tests!`] macro turns them all into `#[tokio::test]`s for an adapter:
 //!
-//! ```ignore
+//! ```text
 //! // crates/<adapter>/tests/contract.rs
 //! async fn fresh_store() -> roster_storage_contract::TestStore {
 //!     let storage = MyStorage::connect_to_a_new_database().await.unwrap();

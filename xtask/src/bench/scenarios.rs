@@ -3,7 +3,8 @@
 //!
 //! To add one (Authenticate, BatchCheckPermissions, a create-user rate, …): write a client,
 //! a `run_*` function connecting `spec.connections` of them through [`loadgen::run`], and an
-//! entry in [`ALL`]; the report picks it up.
+//! entry in [`ALL`]; the report picks it up. A gRPC call is a [`wire::GrpcMethod`] and an
+//! encoded request ([`wire::grpc_frame`]) on a [`wire::GrpcH2`] connection.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,22 +13,20 @@ use std::sync::Arc;
 
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt as _, Empty};
+use http_body_util::Empty;
 use hyper::body::Bytes;
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
+use prost::Message as _;
 use roster_domain::ids::{OrgId, UserId};
 use roster_domain::ports::UserReads as _;
-use roster_grpc::pb::GetUserRequest;
 use roster_grpc::pb::user_service_client::UserServiceClient;
+use roster_grpc::pb::{self, GetUserRequest};
 use roster_postgres::PostgresStorage;
-use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::transport::{Channel, Endpoint};
 
 use super::cpu::Probe;
 use super::loadgen::{self, Client, LoadSpec, SplitMix64, Stats};
+use super::wire::{self, Http1};
 use crate::Result;
 
 /// What every scenario may use: the server and the seeded data.
@@ -64,6 +63,15 @@ pub struct Scenario {
 pub const ALL: &[Scenario] = &[
     Scenario { name: "rest_get_user", label: "REST GET user", run: rest_get_user, has_targets: true, default: true },
     Scenario { name: "grpc_get_user", label: "gRPC GET user", run: grpc_get_user, has_targets: true, default: true },
+    // Diagnostic: GetUser from tonic's generated client (tower buffer, codec, body layers),
+    // which costs the load generator about three times what the h2 client above does.
+    Scenario {
+        name: "grpc_get_user_tonic",
+        label: "gRPC (tonic cl.)",
+        run: grpc_get_user_tonic,
+        has_targets: false,
+        default: false,
+    },
     // Diagnostic: the storage adapter alone, in this process (no HTTP, no gRPC, no auth), to
     // tell the database's share of a GET from the front ends'. The load generator's CPU
     // then includes sqlx.
@@ -104,41 +112,6 @@ fn rest_get_user(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFutu
     })
 }
 
-/// One HTTP/1.1 keep-alive connection (hyper's connection-level client, no pool).
-struct Http1 {
-    sender: http1::SendRequest<Empty<Bytes>>,
-    connection: JoinHandle<()>,
-}
-
-impl Http1 {
-    async fn connect(addr: SocketAddr) -> Result<Self> {
-        let stream = TcpStream::connect(addr).await.map_err(|err| format!("cannot connect to {addr}: {err}"))?;
-        stream.set_nodelay(true).map_err(|err| format!("cannot set TCP_NODELAY: {err}"))?;
-        let (sender, connection) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|err| format!("HTTP/1.1 handshake with {addr} failed: {err}"))?;
-        let connection = tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(Self { sender, connection })
-    }
-
-    /// Sends `request` and reads the whole body.
-    async fn send(&mut self, request: Request<Empty<Bytes>>) -> Result<(StatusCode, Bytes)> {
-        self.sender.ready().await.map_err(|err| format!("connection lost: {err}"))?;
-        let response = self.sender.send_request(request).await.map_err(|err| format!("request failed: {err}"))?;
-        let status = response.status();
-        let body = response.into_body().collect().await.map_err(|err| format!("reading the body failed: {err}"))?;
-        Ok((status, body.to_bytes()))
-    }
-}
-
-impl Drop for Http1 {
-    fn drop(&mut self) {
-        self.connection.abort();
-    }
-}
-
 struct RestGetUser {
     http: Http1,
     uris: Arc<[Uri]>,
@@ -169,7 +142,85 @@ fn excerpt(body: &[u8]) -> String {
 
 // --- gRPC: roster.v1.UserService/GetUser --------------------------------------------------
 
+/// The full name of the method, as the request path.
+const GET_USER_PATH: &str = "/roster.v1.UserService/GetUser";
+/// One answer in this many is decoded and checked to be the user asked for (all of them
+/// are checked for HTTP status, content type, length prefix and `grpc-status`).
+const DECODE_EVERY: u64 = 64;
+
+/// Every `GetUserRequest` of the run, encoded once as gRPC frames: one buffer, sliced.
+struct EncodedGetUsers {
+    frames: Bytes,
+    ends: Vec<usize>,
+}
+
+impl EncodedGetUsers {
+    fn new(org_id: OrgId, user_ids: &[UserId]) -> Result<Self> {
+        let organization_id = org_id.to_string();
+        let mut frames = Vec::new();
+        let mut ends = Vec::with_capacity(user_ids.len());
+        for id in user_ids {
+            let request = GetUserRequest { organization_id: organization_id.clone(), user_id: id.to_string() };
+            frames.extend_from_slice(&wire::grpc_frame(&request.encode_to_vec())?);
+            ends.push(frames.len());
+        }
+        Ok(Self { frames: Bytes::from(frames), ends })
+    }
+
+    /// The frame asking for the `index`th user.
+    fn frame(&self, index: usize) -> Bytes {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        self.frames.slice(start..self.ends[index])
+    }
+}
+
 fn grpc_get_user(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    Box::pin(async move {
+        let requests = Arc::new(EncodedGetUsers::new(context.org_id, &context.user_ids)?);
+        let auth = HeaderValue::try_from(bearer(&context.api_key)).map_err(|err| err.to_string())?;
+        let method = wire::GrpcMethod::new(context.grpc_addr, GET_USER_PATH, auth)?;
+        let addr = context.grpc_addr;
+        let connect = |index: usize| {
+            let (requests, method, context) = (requests.clone(), method.clone(), context.clone());
+            async move {
+                let grpc = wire::GrpcH2::connect(addr).await?;
+                Ok(GrpcGetUser { grpc, method, requests, context, rng: SplitMix64::new(index as u64 + 1), calls: 0 })
+            }
+        };
+        loadgen::run(&spec, connect, probe).await
+    })
+}
+
+/// GetUser over its own HTTP/2 connection, spoken with `h2` directly.
+struct GrpcGetUser {
+    grpc: wire::GrpcH2,
+    method: wire::GrpcMethod,
+    requests: Arc<EncodedGetUsers>,
+    context: Arc<Context>,
+    rng: SplitMix64,
+    calls: u64,
+}
+
+impl Client for GrpcGetUser {
+    async fn call(&mut self) -> Result<(), String> {
+        let index = self.rng.below(self.requests.ends.len());
+        let body = self.grpc.unary(&self.method, self.requests.frame(index)).await?;
+        let message = wire::grpc_message(&body)?;
+        self.calls += 1;
+        if self.calls % DECODE_EVERY == 1 {
+            let user = pb::User::decode(message).map_err(|err| format!("cannot decode the User: {err}"))?;
+            let expected = self.context.user_ids[index].to_string();
+            if user.id != expected {
+                return Err(format!("asked for user {expected}, got {:?}", user.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+// --- Diagnostic: the same GetUser from tonic's generated client ------------------------------
+
+fn grpc_get_user_tonic(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
     Box::pin(async move {
         let ids: Arc<[String]> = context.user_ids.iter().map(ToString::to_string).collect();
         let org = context.org_id.to_string();
@@ -184,14 +235,14 @@ fn grpc_get_user(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFutu
                 let channel: Channel =
                     endpoint.connect().await.map_err(|err| format!("cannot connect to {}: {err}", endpoint.uri()))?;
                 let client = UserServiceClient::new(channel);
-                Ok(GrpcGetUser { client, org, ids, auth, rng: SplitMix64::new(index as u64 + 1) })
+                Ok(TonicGetUser { client, org, ids, auth, rng: SplitMix64::new(index as u64 + 1) })
             }
         };
         loadgen::run(&spec, connect, probe).await
     })
 }
 
-struct GrpcGetUser {
+struct TonicGetUser {
     client: UserServiceClient<Channel>,
     org: String,
     ids: Arc<[String]>,
@@ -199,7 +250,7 @@ struct GrpcGetUser {
     rng: SplitMix64,
 }
 
-impl Client for GrpcGetUser {
+impl Client for TonicGetUser {
     async fn call(&mut self) -> Result<(), String> {
         let user_id = self.ids[self.rng.below(self.ids.len())].clone();
         let mut request = tonic::Request::new(GetUserRequest { organization_id: self.org.clone(), user_id });

@@ -1,0 +1,282 @@
+//! The pipelined hot reads (get user, get organization, find API key): a few connections
+//! shared by every request, replaced when the server closes them.
+
+use std::collections::BTreeMap;
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use roster_domain::api_key::{ApiKey, ApiKeyOwner, NewSecret, SecretDigest};
+use roster_domain::ids::{ApiKeyId, OrgId, RoleId, UserId};
+use roster_domain::organization::{OrgStatus, Organization};
+use roster_domain::ports::{ApiKeyReads, KeyLookup, OrganizationReads, Storage, UserReads};
+use roster_domain::role::{BuiltinRole, Role};
+use roster_domain::user::{User, UserStatus};
+use roster_domain::values::{DisplayName, Email, KeyName, Metadata, OrgName, Slug, Tags, Username};
+use roster_postgres::{PostgresStorage, ReadClients, testing};
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+/// What [`seed`] stored.
+struct Seeded {
+    storage: PostgresStorage,
+    url: String,
+    org: Organization,
+    users: Vec<User>,
+    key: ApiKey,
+}
+
+impl Seeded {
+    /// Every hot read returns exactly what was stored.
+    async fn check_reads(&self) {
+        for user in &self.users {
+            let view = self.storage.get_user(self.org.id, user.id).await.unwrap().expect("user found");
+            assert_eq!(view.user, *user);
+            assert_eq!(view.organization, self.org.summary());
+        }
+        let missing = UserId::from_uuid(Uuid::now_v7());
+        assert_eq!(self.storage.get_user(self.org.id, missing).await.unwrap(), None);
+        assert_eq!(self.storage.get_organization(self.org.id).await.unwrap(), Some(self.org.clone()));
+        let found = self.storage.find_api_key(&self.key.digest).await.unwrap();
+        assert_eq!(found, Some(KeyLookup { key: self.key.clone(), org_status: Some(OrgStatus::Active) }));
+        assert_eq!(self.storage.find_api_key(&SecretDigest::of("nope")).await.unwrap(), None);
+    }
+
+    /// The backends of the pipelined connections (of this test's database only: tests
+    /// run in parallel).
+    async fn read_backends(&self) -> Vec<i32> {
+        sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'roster-reads' \
+             AND datname = current_database() ORDER BY pid",
+        )
+        .fetch_all(self.storage.pool())
+        .await
+        .unwrap()
+    }
+
+    /// Has the server end the pipelined connections' backends, as an administrator (or
+    /// a restart) would; `wait` for them to exit. Returns how many it ended.
+    async fn terminate_read_backends(&self, wait: bool) -> usize {
+        let timeout_ms: i64 = if wait { 5_000 } else { 0 };
+        let ended: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid, $1) FROM pg_stat_activity \
+             WHERE application_name = 'roster-reads' AND datname = current_database()",
+        )
+        .bind(timeout_ms)
+        .fetch_all(self.storage.pool())
+        .await
+        .unwrap();
+        ended.into_iter().filter(|ended| *ended).count()
+    }
+
+    async fn teardown(self) {
+        self.storage.pool().close().await;
+        drop(self.storage);
+        testing::drop_database(&self.url).await;
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap()
+}
+
+/// A new database with one organization, `users` users and a service key, served with
+/// `read_clients`.
+async fn seed(read_clients: ReadClients, users: usize) -> Seeded {
+    let url = testing::fresh_database_url().await;
+    let storage = PostgresStorage::connect_with_read_clients(&url, 8, read_clients).await.unwrap();
+    let now = now();
+    let org_id = OrgId::from_uuid(Uuid::now_v7());
+    let roles: Vec<Role> = BuiltinRole::ALL
+        .into_iter()
+        .map(|which| Role::builtin(RoleId::from_uuid(Uuid::now_v7()), org_id, which, now))
+        .collect();
+    let org = Organization {
+        id: org_id,
+        slug: Slug::parse("pipes").unwrap(),
+        name: OrgName::parse("Pipes").unwrap(),
+        domain: None,
+        description: None,
+        logo_url: None,
+        icon_url: None,
+        parent_id: None,
+        seat_limit: None,
+        default_role_id: roles[2].id,
+        invitation_ttl: Duration::days(7),
+        status: OrgStatus::Active,
+        created_by: "test".into(),
+        modified_by: "test".into(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let users: Vec<User> = (0..users)
+        .map(|i| User {
+            id: UserId::from_uuid(Uuid::now_v7()),
+            org_id,
+            email: Email::parse(format!("user{i}@example.com")).unwrap(),
+            username: Username::parse(format!("user{i}")).unwrap(),
+            name: DisplayName::parse(format!("User {i}")).unwrap(),
+            first_name: None,
+            last_name: None,
+            location: None,
+            locale: None,
+            tags: Tags::parse([format!("t{}", i % 7)]).unwrap(),
+            metadata: Metadata::parse(BTreeMap::from([("n".to_owned(), i.to_string())])).unwrap(),
+            status: if i % 3 == 0 { UserStatus::Invited } else { UserStatus::Active },
+            password_hash: None,
+            role_ids: vec![roles[i % roles.len()].id],
+            last_login_at: None,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+        .collect();
+    let secret = NewSecret::generate();
+    let key = ApiKey {
+        id: ApiKeyId::from_uuid(Uuid::now_v7()),
+        owner: ApiKeyOwner::Organization(org_id),
+        name: KeyName::parse("ci").unwrap(),
+        prefix: secret.display_prefix(),
+        digest: secret.digest(),
+        created_by: "test".into(),
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+    };
+    let mut tx = storage.begin().await.unwrap();
+    tx.insert_organization(&org, &roles).await.unwrap();
+    for user in &users {
+        tx.insert_user(user).await.unwrap();
+    }
+    tx.insert_api_key(&key).await.unwrap();
+    tx.commit().await.unwrap();
+    Seeded { storage, url, org, users, key }
+}
+
+#[tokio::test]
+async fn reads_run_on_the_configured_number_of_connections() {
+    let seeded = seed(ReadClients::Pipelined(3), 5).await;
+    assert!(seeded.storage.pipelined_reads());
+    assert_eq!(seeded.read_backends().await.len(), 3, "connected at start");
+    assert_eq!(seeded.storage.idle_read_connections(), 3);
+    seeded.check_reads().await;
+    assert_eq!(seeded.read_backends().await.len(), 3);
+    seeded.teardown().await;
+}
+
+#[tokio::test]
+async fn without_pipelining_the_reads_use_sqlx_connections() {
+    let seeded = seed(ReadClients::Off, 5).await;
+    assert!(!seeded.storage.pipelined_reads());
+    seeded.check_reads().await;
+    assert_eq!(seeded.read_backends().await, Vec::<i32>::new());
+    seeded.teardown().await;
+}
+
+#[tokio::test]
+async fn reads_survive_the_server_terminating_their_connections() {
+    let seeded = seed(ReadClients::Pipelined(2), 4).await;
+    seeded.check_reads().await;
+
+    // The backends are gone before the next read: each connection is found closed (or
+    // its read fails) and replaced.
+    let before = seeded.read_backends().await;
+    assert_eq!(before.len(), 2);
+    assert_eq!(seeded.terminate_read_backends(true).await, 2);
+    seeded.check_reads().await;
+    let after = seeded.read_backends().await;
+    assert_eq!(after.len(), 2, "both connections replaced");
+    assert!(after.iter().all(|pid| !before.contains(pid)), "new backends: {before:?} -> {after:?}");
+
+    // Reads racing the termination succeed too (on the old connection, or retried).
+    let before = after;
+    assert_eq!(seeded.terminate_read_backends(false).await, 2);
+    seeded.check_reads().await;
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    loop {
+        seeded.check_reads().await;
+        let now = seeded.read_backends().await;
+        if now.len() == 2 && now.iter().all(|pid| !before.contains(pid)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "connections not replaced: {before:?} -> {now:?}");
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    seeded.teardown().await;
+}
+
+#[tokio::test]
+async fn reads_in_flight_when_the_server_terminates_the_connections_are_retried() {
+    let seeded = seed(ReadClients::Pipelined(2), 8).await;
+    let (storage, org) = (seeded.storage.clone(), seeded.org.id);
+    let mut readers = JoinSet::new();
+    for task in 0..16 {
+        let (storage, users) = (storage.clone(), seeded.users.clone());
+        readers.spawn(async move {
+            for round in 0..100 {
+                let user = &users[(task + round) % users.len()];
+                let view = storage.get_user(org, user.id).await.expect("read succeeds").expect("user found");
+                assert_eq!(view.user, *user);
+            }
+        });
+    }
+    tokio::time::sleep(StdDuration::from_millis(20)).await;
+    assert_eq!(seeded.terminate_read_backends(false).await, 2);
+    while let Some(done) = readers.join_next().await {
+        done.unwrap();
+    }
+    seeded.check_reads().await;
+    seeded.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_reads_share_the_connections_and_get_their_own_rows() {
+    let seeded = seed(ReadClients::Pipelined(2), 50).await;
+    let org = seeded.org.clone();
+    let mut readers = JoinSet::new();
+    for round in 0..10 {
+        for (i, user) in seeded.users.iter().enumerate() {
+            let (storage, user, org) = (seeded.storage.clone(), user.clone(), org.clone());
+            let key = seeded.key.clone();
+            readers.spawn(async move {
+                let view = storage.get_user(org.id, user.id).await.unwrap().expect("user found");
+                assert_eq!(view.user, user);
+                assert_eq!(view.organization, org.summary());
+                match (round + i) % 10 {
+                    0 => assert_eq!(storage.get_organization(org.id).await.unwrap(), Some(org)),
+                    1 => assert_eq!(storage.find_api_key(&key.digest).await.unwrap().map(|found| found.key), Some(key)),
+                    2 => assert_eq!(storage.get_user(org.id, UserId::from_uuid(Uuid::now_v7())).await.unwrap(), None),
+                    // Another organization's id finds nothing.
+                    3 => assert_eq!(storage.get_user(OrgId::from_uuid(Uuid::now_v7()), user.id).await.unwrap(), None),
+                    _ => {}
+                }
+            });
+        }
+    }
+    assert_eq!(readers.len(), 500);
+    while let Some(done) = readers.join_next().await {
+        done.unwrap();
+    }
+    assert_eq!(seeded.read_backends().await.len(), 2, "every read on the two shared connections");
+    seeded.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_abandoned_half_way_leave_the_connections_in_step() {
+    let seeded = seed(ReadClients::Pipelined(2), 20).await;
+    for round in 0..20u64 {
+        let mut abandoned = JoinSet::new();
+        for user in &seeded.users {
+            let (storage, org, id) = (seeded.storage.clone(), seeded.org.id, user.id);
+            abandoned.spawn(async move { storage.get_user(org, id).await });
+        }
+        // Some are queued, some sent, some answered: drop them all wherever they are.
+        tokio::time::sleep(StdDuration::from_micros(50 * round)).await;
+        abandoned.abort_all();
+        while abandoned.join_next().await.is_some() {}
+        seeded.check_reads().await;
+    }
+    assert_eq!(seeded.read_backends().await.len(), 2, "no connection was lost");
+    seeded.teardown().await;
+}
