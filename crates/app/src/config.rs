@@ -40,6 +40,10 @@ pub struct Config {
     /// Most database connections per instance (`ROSTER_DB_MAX_CONNECTIONS`).
     #[serde(default = "defaults::db_max_connections")]
     pub db_max_connections: u32,
+    /// Pipelined PostgreSQL connections serving the hot reads (`ROSTER_DB_READ_CLIENTS`;
+    /// `0` turns pipelining off; unset: one per two CPUs, 1 to 4).
+    #[serde(default)]
+    pub db_read_clients: Option<usize>,
     /// Minimum password length (`ROSTER_PASSWORD_MIN_LENGTH`, 8..=256, default 12).
     #[serde(default = "defaults::password_min_length")]
     pub password_min_length: usize,

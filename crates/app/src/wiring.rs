@@ -7,7 +7,7 @@ use roster_domain::StoreError;
 use roster_domain::ports::Storage;
 use roster_domain::service::{Roster, Settings};
 use roster_domain::values::PasswordPolicy;
-use roster_postgres::PostgresStorage;
+use roster_postgres::{PostgresStorage, ReadClients};
 use roster_sqlite::SqliteStorage;
 
 use crate::config::{Config, Database};
@@ -37,7 +37,14 @@ impl Backend {
                 Ok(Self::Sqlite(SqliteStorage::open(&path).await?))
             }
             Database::Postgres(url) => {
-                Ok(Self::Postgres(PostgresStorage::connect(url, config.db_max_connections).await?))
+                let read_clients = match config.db_read_clients {
+                    Some(0) => ReadClients::Off,
+                    Some(n) => ReadClients::Pipelined(n),
+                    None => ReadClients::from_env(),
+                };
+                let storage =
+                    PostgresStorage::connect_with_read_clients(url, config.db_max_connections, read_clients).await?;
+                Ok(Self::Postgres(storage))
             }
         }
     }
