@@ -201,7 +201,8 @@ async fn reads_survive_the_server_terminating_their_connections() {
             break;
         }
         assert!(Instant::now() < deadline, "connections not replaced: {before:?} -> {now:?}");
-        tokio::time::sleep(StdDuration::from_millis(20)).await;
+        // Each round trips to the server: polling the condition, not sleeping on a guess.
+        tokio::task::yield_now().await;
     }
     seeded.teardown().await;
 }
@@ -211,9 +212,11 @@ async fn reads_in_flight_when_the_server_terminates_the_connections_are_retried(
     let seeded = seed(ReadClients::Pipelined(2), 8).await;
     let (storage, org) = (seeded.storage.clone(), seeded.org.id);
     let mut readers = JoinSet::new();
+    let started = std::sync::Arc::new(tokio::sync::Barrier::new(17));
     for task in 0..16 {
-        let (storage, users) = (storage.clone(), seeded.users.clone());
+        let (storage, users, started) = (storage.clone(), seeded.users.clone(), started.clone());
         readers.spawn(async move {
+            started.wait().await;
             for round in 0..100 {
                 let user = &users[(task + round) % users.len()];
                 let view = storage.get_user(org, user.id).await.expect("read succeeds").expect("user found");
@@ -221,7 +224,8 @@ async fn reads_in_flight_when_the_server_terminates_the_connections_are_retried(
             }
         });
     }
-    tokio::time::sleep(StdDuration::from_millis(20)).await;
+    // Terminate while the readers are under way.
+    started.wait().await;
     assert_eq!(seeded.terminate_read_backends(false).await, 2);
     while let Some(done) = readers.join_next().await {
         done.unwrap();
@@ -272,7 +276,9 @@ async fn reads_abandoned_half_way_leave_the_connections_in_step() {
             abandoned.spawn(async move { storage.get_user(org, id).await });
         }
         // Some are queued, some sent, some answered: drop them all wherever they are.
-        tokio::time::sleep(StdDuration::from_micros(50 * round)).await;
+        for _ in 0..round {
+            tokio::task::yield_now().await;
+        }
         abandoned.abort_all();
         while abandoned.join_next().await.is_some() {}
         seeded.check_reads().await;
