@@ -180,7 +180,7 @@ async fn every_sort_pages_through_all_users_in_byte_order() {
 
 #[tokio::test]
 async fn updates_deletes_and_locks() {
-    let storage = testing::fresh_database().await;
+    let (storage, url) = testing::fresh_database_with_url().await;
     let now = now();
     let (org, roles) = organization("writes", now);
     let ada = user(&org, roles[2].id, "ada@example.com", "ada", now);
@@ -238,8 +238,22 @@ async fn updates_deletes_and_locks() {
             second.organization_for_update(id).await.unwrap().expect("org")
         })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert!(!waiter.is_finished(), "the lock was not held");
+    // Wait, on a connection of its own, until the second writer is blocked on a lock.
+    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    loop {
+        let blocked: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        assert!(!waiter.is_finished(), "the lock was not held");
+        if blocked {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
     locked.name = OrgName::parse("Acme Renamed").unwrap();
     locked.seat_limit = Some(u32::MAX);
     locked.version = 2;
