@@ -68,6 +68,26 @@ fn user_view<R: Columns>(row: &R) -> Result<UserView, StoreError> {
     Ok(UserView { user: rows::user(row)?, organization: rows::org_summary(row)? })
 }
 
+/// Binds the columns INSERT and UPDATE share, `$3` to `$15`: email through last_login_at.
+fn bind_profile<'q>(query: PgQuery<'q>, user: &'q User) -> PgQuery<'q> {
+    query
+        .bind(user.email.as_str())
+        .bind(user.email.normalized())
+        .bind(user.username.as_str())
+        .bind(user.name.as_str())
+        .bind(user.first_name.as_ref().map(|n| n.as_str()))
+        .bind(user.last_name.as_ref().map(|n| n.as_str()))
+        .bind(user.location.as_ref().map(|l| l.as_str()))
+        .bind(user.locale.as_ref().map(|l| l.as_str()))
+        .bind(user.tags.to_strings())
+        .bind(Json(user.metadata.as_map()))
+        .bind(user.status.as_str())
+        .bind(user.password_hash.as_ref().map(|h| h.as_phc()))
+        .bind(user.last_login_at)
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
 /// The role ids as stored on the row: sorted, without repeats.
 fn sorted_role_ids(user: &User) -> Vec<Uuid> {
     let mut ids: Vec<Uuid> = user.role_ids.iter().map(|r| *r.as_uuid()).collect();
@@ -203,22 +223,8 @@ impl UserWrites for PgTransaction {
 
     async fn insert_user(&mut self, user: &User) -> Result<(), StoreError> {
         let role_ids = sorted_role_ids(user);
-        sqlx::query(INSERT)
-            .bind(user.id.as_uuid())
-            .bind(user.org_id.as_uuid())
-            .bind(user.email.as_str())
-            .bind(user.email.normalized())
-            .bind(user.username.as_str())
-            .bind(user.name.as_str())
-            .bind(user.first_name.as_ref().map(|n| n.as_str()))
-            .bind(user.last_name.as_ref().map(|n| n.as_str()))
-            .bind(user.location.as_ref().map(|l| l.as_str()))
-            .bind(user.locale.as_ref().map(|l| l.as_str()))
-            .bind(user.tags.to_strings())
-            .bind(Json(user.metadata.as_map()))
-            .bind(user.status.as_str())
-            .bind(user.password_hash.as_ref().map(|h| h.as_phc()))
-            .bind(user.last_login_at)
+        let query = sqlx::query(INSERT).bind(user.id.as_uuid()).bind(user.org_id.as_uuid());
+        bind_profile(query, user)
             .bind(user.created_at)
             .bind(user.updated_at)
             .bind(user.version)
@@ -243,22 +249,8 @@ impl UserWrites for PgTransaction {
     async fn update_user(&mut self, user: &User) -> Result<(), StoreError> {
         let role_ids = sorted_role_ids(user);
         let conn = self.conn()?;
-        sqlx::query(UPDATE)
-            .bind(user.org_id.as_uuid())
-            .bind(user.id.as_uuid())
-            .bind(user.email.as_str())
-            .bind(user.email.normalized())
-            .bind(user.username.as_str())
-            .bind(user.name.as_str())
-            .bind(user.first_name.as_ref().map(|n| n.as_str()))
-            .bind(user.last_name.as_ref().map(|n| n.as_str()))
-            .bind(user.location.as_ref().map(|l| l.as_str()))
-            .bind(user.locale.as_ref().map(|l| l.as_str()))
-            .bind(user.tags.to_strings())
-            .bind(Json(user.metadata.as_map()))
-            .bind(user.status.as_str())
-            .bind(user.password_hash.as_ref().map(|h| h.as_phc()))
-            .bind(user.last_login_at)
+        let query = sqlx::query(UPDATE).bind(user.org_id.as_uuid()).bind(user.id.as_uuid());
+        bind_profile(query, user)
             .bind(user.updated_at)
             .bind(user.version)
             .bind(&role_ids)
