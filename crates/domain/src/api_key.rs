@@ -11,11 +11,14 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::ids::{ApiKeyId, OrgId};
+use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::permission::PermissionSet;
 use crate::values::KeyName;
 
-/// Every Roster key starts with this, so leaked keys are easy to recognise and scan for.
+/// Every Roster API key starts with this, so leaked keys are easy to recognise and scan for.
 pub const KEY_PREFIX: &str = "rst_";
+/// Every session token starts with this.
+pub const SESSION_PREFIX: &str = "rss_";
 /// 32 random bytes in unpadded base64url.
 const SECRET_CHARS: usize = 43;
 
@@ -24,16 +27,26 @@ const SECRET_CHARS: usize = 43;
 pub enum ApiKeyOwner {
     /// The operator: every organization.
     Platform,
-    /// One organization (a service key), with full rights inside it.
+    /// One organization (a service key), with the rights of its scope inside it.
     Organization(OrgId),
+    /// One user (a personal key): that user's permissions, within the key's scope.
+    User(OrgId, UserId),
 }
 
 impl ApiKeyOwner {
-    /// The organization, for organization keys.
+    /// The organization, for organization and personal keys.
     pub fn org_id(self) -> Option<OrgId> {
         match self {
             Self::Platform => None,
-            Self::Organization(id) => Some(id),
+            Self::Organization(id) | Self::User(id, _) => Some(id),
+        }
+    }
+
+    /// The user, for personal keys.
+    pub fn user_id(self) -> Option<UserId> {
+        match self {
+            Self::User(_, id) => Some(id),
+            _ => None,
         }
     }
 }
@@ -76,11 +89,20 @@ impl fmt::Debug for SecretDigest {
 pub struct NewSecret(SecretString);
 
 impl NewSecret {
-    /// 32 bytes from the operating system's CSPRNG.
+    /// An API key: 32 bytes from the operating system's CSPRNG.
     pub fn generate() -> Self {
+        Self::with_prefix(KEY_PREFIX)
+    }
+
+    /// A session token, made as an API key is.
+    pub fn generate_session() -> Self {
+        Self::with_prefix(SESSION_PREFIX)
+    }
+
+    fn with_prefix(prefix: &str) -> Self {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
-        Self(SecretString::from(format!("{KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))))
+        Self(SecretString::from(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))))
     }
 
     /// The full token, to show once.
@@ -105,11 +127,35 @@ impl fmt::Debug for NewSecret {
     }
 }
 
-/// Whether a presented token has the shape of a Roster key, checked before any look-up.
+/// What kind of bearer token a string looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// An API key (`rst_…`).
+    ApiKey,
+    /// A login session (`rss_…`).
+    Session,
+}
+
+/// What kind of Roster token a presented string has the shape of, checked before any
+/// look-up; `None` for anything else.
+pub fn token_kind(token: &str) -> Option<TokenKind> {
+    let well_formed = |prefix: &str| {
+        token.len() == prefix.len() + SECRET_CHARS
+            && token.starts_with(prefix)
+            && token[prefix.len()..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if well_formed(KEY_PREFIX) {
+        Some(TokenKind::ApiKey)
+    } else if well_formed(SESSION_PREFIX) {
+        Some(TokenKind::Session)
+    } else {
+        None
+    }
+}
+
+/// Whether a presented token has the shape of a Roster API key.
 pub fn looks_like_key(token: &str) -> bool {
-    token.len() == KEY_PREFIX.len() + SECRET_CHARS
-        && token.starts_with(KEY_PREFIX)
-        && token[KEY_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token_kind(token) == Some(TokenKind::ApiKey)
 }
 
 /// An API key as stored: everything but the secret.
@@ -125,6 +171,10 @@ pub struct ApiKey {
     pub prefix: String,
     /// The secret's digest.
     pub digest: SecretDigest,
+    /// What it may do, at most; `None` is everything its owner may do. A personal key's
+    /// scope is a subset of its user's permissions when made, and is intersected with
+    /// them on every use, so a demoted user's keys lose what the user lost.
+    pub scope: Option<PermissionSet>,
     /// Who made it.
     pub created_by: String,
     /// When it was made.
@@ -133,6 +183,8 @@ pub struct ApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     /// When it was revoked, if it was.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request (to within a minute).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl ApiKey {
@@ -165,6 +217,8 @@ mod tests {
         assert!(!looks_like_key("Bearer"));
         assert!(!looks_like_key(&format!("{KEY_PREFIX}{}", "a".repeat(42))));
         assert!(!looks_like_key(&format!("xyz_{}", "a".repeat(43))));
+        assert_eq!(token_kind(NewSecret::generate_session().expose()), Some(TokenKind::Session));
+        assert_eq!(token_kind(NewSecret::generate().expose()), Some(TokenKind::ApiKey));
     }
 
     #[test]
@@ -177,10 +231,12 @@ mod tests {
             name: KeyName::parse("k").unwrap(),
             prefix: secret.display_prefix(),
             digest: secret.digest(),
+            scope: None,
             created_by: "cli".into(),
             created_at: now,
             expires_at: Some(now + Duration::hours(1)),
             revoked_at: None,
+            last_used_at: None,
         };
         assert!(key.is_usable_at(now));
         assert!(!key.is_usable_at(now + Duration::hours(1)));

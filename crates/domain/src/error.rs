@@ -13,6 +13,10 @@ pub enum Resource {
     Role,
     /// An API key.
     ApiKey,
+    /// A login session.
+    Session,
+    /// A direct permission grant.
+    Grant,
 }
 
 impl Resource {
@@ -23,6 +27,8 @@ impl Resource {
             Self::User => "user",
             Self::Role => "role",
             Self::ApiKey => "api key",
+            Self::Session => "session",
+            Self::Grant => "permission grant",
         }
     }
 }
@@ -57,6 +63,30 @@ pub enum Error {
         /// The version the resource has now.
         current: i64,
     },
+    /// The change would leave the organization without an active owner (rule 3).
+    #[error("the organization's last active owner cannot be removed, demoted, suspended or deleted")]
+    LastOwner,
+    /// Users still hold the role; say where they go (`reassign_to`) or change them first.
+    #[error("{holders} users hold this role; reassign them first")]
+    RoleInUse {
+        /// How many non-deleted users hold it.
+        holders: u64,
+    },
+    /// Built-in roles cannot be changed or deleted.
+    #[error("built-in roles cannot be changed or deleted")]
+    ImmutableRole,
+    /// The organization already has a role with this key.
+    #[error("a role with this key already exists in the organization")]
+    RoleKeyTaken,
+    /// The user already has a direct grant of this permission.
+    #[error("the user already has a grant of this permission")]
+    GrantExists,
+    /// Too many failed attempts; try again after the given number of seconds.
+    #[error("too many failed attempts; retry in {retry_after_secs} seconds")]
+    RateLimited {
+        /// Seconds until the next attempt may succeed.
+        retry_after_secs: u64,
+    },
     /// No valid credential was presented.
     #[error("missing, unknown, expired or revoked credential")]
     Unauthenticated,
@@ -79,6 +109,12 @@ impl Error {
             Self::SlugTaken => "slug_taken",
             Self::SeatLimitReached { .. } => "seat_limit_reached",
             Self::VersionMismatch { .. } => "version_mismatch",
+            Self::LastOwner => "last_owner",
+            Self::RoleInUse { .. } => "role_in_use",
+            Self::ImmutableRole => "immutable_role",
+            Self::RoleKeyTaken => "role_key_taken",
+            Self::GrantExists => "grant_exists",
+            Self::RateLimited { .. } => "rate_limited",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::Internal(_) => "internal",
@@ -95,6 +131,10 @@ pub enum Unique {
     UserUsername,
     /// Slug among non-deleted organizations.
     OrganizationSlug,
+    /// Key among an organization's roles.
+    RoleKey,
+    /// Permission among a user's direct grants.
+    GrantPermission,
 }
 
 /// Why a storage port call failed.
@@ -121,6 +161,8 @@ impl From<StoreError> for Error {
             StoreError::Duplicate(Unique::UserEmail) => Self::EmailTaken,
             StoreError::Duplicate(Unique::UserUsername) => Self::UsernameTaken,
             StoreError::Duplicate(Unique::OrganizationSlug) => Self::SlugTaken,
+            StoreError::Duplicate(Unique::RoleKey) => Self::RoleKeyTaken,
+            StoreError::Duplicate(Unique::GrantPermission) => Self::GrantExists,
             StoreError::Other(source) => Self::Internal(source),
         }
     }

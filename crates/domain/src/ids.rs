@@ -62,6 +62,18 @@ id_type!(
     /// Identifies an API key.
     ApiKeyId
 );
+id_type!(
+    /// Identifies a login session.
+    SessionId
+);
+id_type!(
+    /// Identifies a direct permission grant.
+    GrantId
+);
+id_type!(
+    /// Identifies an audit event.
+    AuditEventId
+);
 
 /// A string that is not a UUID was given where an id was expected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

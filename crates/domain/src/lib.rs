@@ -35,9 +35,11 @@
 #![warn(missing_docs)]
 
 pub mod api_key;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod grant;
 pub mod hashing;
 pub mod ids;
 #[cfg(any(test, feature = "mocks"))]
@@ -49,6 +51,7 @@ pub mod permission;
 pub mod ports;
 pub mod role;
 pub mod service;
+pub mod session;
 pub mod user;
 pub mod user_input;
 pub mod validation;

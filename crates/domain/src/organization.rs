@@ -52,6 +52,9 @@ pub struct Organization {
     pub icon_url: Option<HttpUrl>,
     /// The partner organization that manages this one, if any.
     pub parent_id: Option<OrgId>,
+    /// Whether this organization is a partner: its keys and admins manage its child
+    /// organizations. Only platform keys set it.
+    pub partner: bool,
     /// The most non-deleted users (invited included) it may have; `None` is unlimited.
     pub seat_limit: Option<u32>,
     /// The role new users get when a request names none (rule 4).

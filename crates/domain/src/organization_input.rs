@@ -30,6 +30,8 @@ pub struct CreateOrganizationInput {
     pub icon_url: Option<String>,
     /// The managing (partner) organization's id.
     pub parent_id: Option<String>,
+    /// Whether the new organization is a partner (platform keys only).
+    pub partner: Option<bool>,
     /// The seat limit; absent is unlimited.
     pub seat_limit: Option<i64>,
     /// The key of the default role for new users (`owner`, `admin` or `member`;
@@ -56,6 +58,8 @@ pub struct CreateOrganization {
     pub icon_url: Option<HttpUrl>,
     /// The parent organization.
     pub parent_id: Option<OrgId>,
+    /// Whether it is a partner.
+    pub partner: bool,
     /// The seat limit.
     pub seat_limit: Option<u32>,
     /// The default role's key.
@@ -122,6 +126,7 @@ impl CreateOrganizationInput {
                 logo_url: logo_url?,
                 icon_url: icon_url?,
                 parent_id: parent_id?,
+                partner: self.partner.unwrap_or(false),
                 seat_limit: seat_limit?,
                 default_role: default_role?,
                 invitation_ttl: ttl?.unwrap_or_else(crate::organization::Organization::default_invitation_ttl),
@@ -148,6 +153,8 @@ pub struct UpdateOrganizationInput {
     pub icon_url: Option<Option<String>>,
     /// New or cleared seat limit.
     pub seat_limit: Option<Option<i64>>,
+    /// Whether it is a partner (platform keys only).
+    pub partner: Option<bool>,
     /// New default role id.
     pub default_role_id: Option<String>,
     /// New invitation lifetime in seconds.
@@ -171,6 +178,8 @@ pub struct OrganizationChanges {
     pub icon_url: Option<Option<HttpUrl>>,
     /// New or cleared seat limit.
     pub seat_limit: Option<Option<u32>>,
+    /// Partner or not.
+    pub partner: Option<bool>,
     /// New default role.
     pub default_role_id: Option<RoleId>,
     /// New invitation lifetime.
@@ -192,6 +201,7 @@ impl UpdateOrganizationInput {
             logo_url: nullable(&mut v, "logo_url", self.logo_url, HttpUrl::parse),
             icon_url: nullable(&mut v, "icon_url", self.icon_url, HttpUrl::parse),
             seat_limit: nullable(&mut v, "seat_limit", self.seat_limit, seat_limit),
+            partner: self.partner,
             default_role_id: v.check_opt("default_role_id", self.default_role_id, |s| s.parse::<RoleId>()).flatten(),
             invitation_ttl: v
                 .check_opt("invitation_ttl_seconds", self.invitation_ttl_seconds, invitation_ttl)

@@ -2,9 +2,9 @@
 //! custom roles and direct grants may also carry application permissions
 //! (`projects.create`) that other services check through Roster.
 //!
-//! Groundwork for the access-control issue: the catalog, the built-in roles' mapping onto
-//! it, and set algebra (effective permissions = roles ∪ grants, ∩ key scope). The use cases
-//! do not consult it yet; today a service key has full rights in its organization.
+//! A principal's effective permissions are the union of its roles' permissions and its
+//! direct grants, intersected with its key's scope. Owners hold every permission, the
+//! application's included: the set [`PermissionSet::all`], written `*`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -88,9 +88,15 @@ pub const CATALOG: &[&str] = &[
     "audit.read",
 ];
 
-/// A set of permissions.
+/// How the set of every permission is written on the wire.
+pub const ALL_PERMISSIONS: &str = "*";
+
+/// A set of permissions, possibly the set of all of them ([`PermissionSet::all`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PermissionSet(BTreeSet<Permission>);
+pub struct PermissionSet {
+    all: bool,
+    items: BTreeSet<Permission>,
+}
 
 impl PermissionSet {
     /// Validates every entry.
@@ -98,22 +104,57 @@ impl PermissionSet {
     /// # Errors
     /// [`PermissionError`] for the first malformed entry.
     pub fn parse<S: AsRef<str>>(raw: impl IntoIterator<Item = S>) -> Result<Self, PermissionError> {
-        raw.into_iter().map(Permission::parse).collect::<Result<_, _>>().map(Self)
+        raw.into_iter().map(Permission::parse).collect::<Result<_, _>>().map(Self::of)
+    }
+
+    /// Reads a stored set, where `*` stands for every permission. Malformed entries,
+    /// which storage never holds, are dropped rather than failing a read.
+    pub fn from_stored<S: AsRef<str>>(raw: impl IntoIterator<Item = S>) -> Self {
+        let mut set = Self::default();
+        for entry in raw {
+            let entry = entry.as_ref();
+            if entry == ALL_PERMISSIONS {
+                set.all = true;
+            } else if let Ok(p) = Permission::parse(entry) {
+                set.items.insert(p);
+            }
+        }
+        set
+    }
+
+    fn of(items: BTreeSet<Permission>) -> Self {
+        Self { all: false, items }
+    }
+
+    /// Every permission there is, Roster's and the application's.
+    pub fn all() -> Self {
+        Self { all: true, items: BTreeSet::new() }
     }
 
     /// Roster's whole catalog.
     pub fn catalog() -> Self {
-        Self(CATALOG.iter().map(|p| Permission((*p).to_owned())).collect())
+        Self::of(CATALOG.iter().map(|p| Permission((*p).to_owned())).collect())
     }
 
-    /// What a built-in role grants: owners everything; admins everything but deleting the
-    /// organization (and, by rule 5, they cannot make owners); members read access.
+    /// Whether this is the set of every permission.
+    pub fn is_all(&self) -> bool {
+        self.all
+    }
+
+    /// The set as wire strings: `["*"]` for every permission.
+    pub fn names(&self) -> Vec<String> {
+        if self.all { vec![ALL_PERMISSIONS.to_owned()] } else { self.items.iter().map(|p| p.0.clone()).collect() }
+    }
+
+    /// What a built-in role grants: owners everything (application permissions too);
+    /// admins Roster's catalog but deleting the organization (and, by rule 5, they cannot
+    /// make owners); members read access.
     pub fn of_builtin(role: BuiltinRole) -> Self {
         match role {
-            BuiltinRole::Owner => Self::catalog(),
+            BuiltinRole::Owner => Self::all(),
             BuiltinRole::Admin => {
                 let mut set = Self::catalog();
-                set.0.retain(|p| p.as_str() != "organizations.delete");
+                set.items.retain(|p| p.as_str() != "organizations.delete");
                 set
             }
             BuiltinRole::Member => Self::parse(["organizations.read", "users.read", "roles.read"]).unwrap_or_default(),
@@ -122,40 +163,47 @@ impl PermissionSet {
 
     /// Whether the set holds `permission`.
     pub fn contains(&self, permission: &str) -> bool {
-        self.0.iter().any(|p| p.as_str() == permission)
+        self.all || self.items.iter().any(|p| p.as_str() == permission)
     }
 
     /// Whether every permission of `self` is in `other` (rule 5: an actor grants only
     /// what it holds).
     pub fn is_subset(&self, other: &Self) -> bool {
-        self.0.is_subset(&other.0)
+        other.all || (!self.all && self.items.is_subset(&other.items))
     }
 
     /// Everything in either set.
     #[must_use]
     pub fn union(&self, other: &Self) -> Self {
-        Self(self.0.union(&other.0).cloned().collect())
+        if self.all || other.all {
+            return Self::all();
+        }
+        Self::of(self.items.union(&other.items).cloned().collect())
     }
 
     /// What both sets hold (a key's scope applied to its owner's permissions).
     #[must_use]
     pub fn intersection(&self, other: &Self) -> Self {
-        Self(self.0.intersection(&other.0).cloned().collect())
+        match (self.all, other.all) {
+            (true, _) => other.clone(),
+            (_, true) => self.clone(),
+            _ => Self::of(self.items.intersection(&other.items).cloned().collect()),
+        }
     }
 
-    /// The permissions, sorted.
+    /// The listed permissions, sorted (empty for [`PermissionSet::all`]).
     pub fn iter(&self) -> impl Iterator<Item = &Permission> {
-        self.0.iter()
+        self.items.iter()
     }
 
-    /// How many there are.
+    /// How many are listed.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.items.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        !self.all && self.items.is_empty()
     }
 }
 
@@ -189,6 +237,7 @@ mod tests {
         let member = PermissionSet::of_builtin(BuiltinRole::Member);
         assert!(member.is_subset(&admin) && admin.is_subset(&owner));
         assert!(owner.contains("organizations.delete") && !admin.contains("organizations.delete"));
+        assert!(owner.contains("projects.create") && owner.is_all());
         assert!(member.contains("users.read") && !member.contains("users.write"));
     }
 
@@ -200,6 +249,11 @@ mod tests {
         let effective = roles.union(&grants).intersection(&scope);
         let names: Vec<&str> = effective.iter().map(Permission::as_str).collect();
         assert_eq!(names, ["projects.create", "users.read"]);
+        let owner = PermissionSet::all();
+        assert_eq!(owner.intersection(&scope), scope);
+        assert!(scope.is_subset(&owner) && !owner.is_subset(&scope));
+        assert_eq!(owner.union(&grants).names(), ["*"]);
+        assert_eq!(PermissionSet::from_stored(["*", "bad"]), owner);
     }
 
     proptest! {

@@ -11,20 +11,70 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::api_key::{ApiKey, SecretDigest};
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::error::StoreError;
-use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::grant::Grant;
+use crate::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
 use crate::organization::{OrgStatus, Organization};
 use crate::role::Role;
-use crate::user::{User, UserQuery, UserView};
-use crate::values::Username;
+use crate::session::{Session, ThrottleState};
+use crate::user::{User, UserQuery, UserStatus, UserView};
+use crate::values::{Email, Slug, Username};
 
-/// An API key found by its digest, with whether its organization still exists.
+/// An API key found by its digest, with its organization's state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyLookup {
     /// The key.
     pub key: ApiKey,
     /// The status of the key's organization (`None` for platform keys).
     pub org_status: Option<OrgStatus>,
+    /// Whether the key's organization is a partner.
+    pub org_partner: bool,
+}
+
+/// A session found by its digest, with its organization's state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionLookup {
+    /// The session.
+    pub session: Session,
+    /// The status of the session's organization (`None` if it is gone).
+    pub org_status: Option<OrgStatus>,
+    /// Whether the session's organization is a partner.
+    pub org_partner: bool,
+}
+
+/// What one user may do, as stored: enough to compute their effective permissions in
+/// one round trip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserAccess {
+    /// The user.
+    pub user_id: UserId,
+    /// Their status; only active users hold permissions (rules 6 and 7).
+    pub status: UserStatus,
+    /// The roles they hold.
+    pub roles: Vec<RoleRef>,
+    /// The permissions of their custom roles and their unexpired direct grants.
+    pub permissions: Vec<String>,
+}
+
+/// A role as a principal holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleRef {
+    /// The role's id.
+    pub id: RoleId,
+    /// The role's key.
+    pub key: String,
+    /// Whether it is built in (its permissions are then fixed by the code).
+    pub builtin: bool,
+}
+
+/// Which of an organization's API keys to list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOwnerFilter {
+    /// Its service keys.
+    Service,
+    /// One user's personal keys.
+    User(UserId),
 }
 
 /// Organization reads.
@@ -36,13 +86,25 @@ pub trait OrganizationReads: Send + Sync {
     /// [`StoreError::Other`] on storage failure.
     async fn get_organization(&self, id: OrgId) -> Result<Option<Organization>, StoreError>;
 
-    /// Up to `limit` non-deleted organizations with ids greater than `after`, by id.
+    /// The non-deleted organization with this slug.
     ///
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
-    async fn list_organizations(&self, after: Option<OrgId>, limit: u32) -> Result<Vec<Organization>, StoreError>;
+    async fn get_organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>, StoreError>;
 
-    /// The roles of a non-deleted organization, built-ins first.
+    /// Up to `limit` non-deleted organizations with ids greater than `after`, by id; with
+    /// `within`, only that organization and its children.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn list_organizations(
+        &self,
+        within: Option<OrgId>,
+        after: Option<OrgId>,
+        limit: u32,
+    ) -> Result<Vec<Organization>, StoreError>;
+
+    /// The roles of a non-deleted organization, built-ins first, then by key.
     ///
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
@@ -64,6 +126,25 @@ pub trait UserReads: Send + Sync {
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
     async fn list_users(&self, org: OrgId, query: &UserQuery) -> Result<Vec<User>, StoreError>;
+
+    /// The non-deleted user of `org` with this (normalised) email, password hash included.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn user_by_email(&self, org: OrgId, email: &Email) -> Result<Option<User>, StoreError>;
+
+    /// What each of the non-deleted users among `ids` of `org` may do, in one round trip;
+    /// grants that expired by `now` are left out. Unknown ids are skipped.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn user_access(&self, org: OrgId, ids: &[UserId], now: DateTime<Utc>) -> Result<Vec<UserAccess>, StoreError>;
+
+    /// The direct grants of a user (expired ones included), by permission.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn list_grants(&self, org: OrgId, user: UserId) -> Result<Vec<Grant>, StoreError>;
 }
 
 /// API key reads.
@@ -75,11 +156,44 @@ pub trait ApiKeyReads: Send + Sync {
     /// [`StoreError::Other`] on storage failure.
     async fn find_api_key(&self, digest: &SecretDigest) -> Result<Option<KeyLookup>, StoreError>;
 
-    /// Up to `limit` keys of `org` (revoked included) with ids greater than `after`.
+    /// Up to `limit` keys of `org` of one owner (revoked included) with ids greater than
+    /// `after`.
     ///
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
-    async fn list_api_keys(&self, org: OrgId, after: Option<ApiKeyId>, limit: u32) -> Result<Vec<ApiKey>, StoreError>;
+    async fn list_api_keys(
+        &self,
+        org: OrgId,
+        owner: KeyOwnerFilter,
+        after: Option<ApiKeyId>,
+        limit: u32,
+    ) -> Result<Vec<ApiKey>, StoreError>;
+
+    /// The session whose token has this digest, revoked or expired or not.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn find_session(&self, digest: &SecretDigest) -> Result<Option<SessionLookup>, StoreError>;
+
+    /// Up to `limit` unrevoked, unexpired-at-`now` sessions of a user with ids greater
+    /// than `after`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn list_sessions(
+        &self,
+        org: OrgId,
+        user: UserId,
+        now: DateTime<Utc>,
+        after: Option<SessionId>,
+        limit: u32,
+    ) -> Result<Vec<Session>, StoreError>;
+
+    /// The login-throttle state of each key that has one.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn login_throttle(&self, keys: &[String]) -> Result<Vec<(String, ThrottleState)>, StoreError>;
 
     /// How many unrevoked platform keys exist.
     ///
@@ -88,9 +202,19 @@ pub trait ApiKeyReads: Send + Sync {
     async fn count_platform_keys(&self) -> Result<u64, StoreError>;
 }
 
+/// Audit reads.
+#[async_trait]
+pub trait AuditReads: Send + Sync {
+    /// Up to `query.limit` events of `org` matching the query, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn list_audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+}
+
 /// The storage entry point: reads, health and transactions.
 #[async_trait]
-pub trait Storage: OrganizationReads + UserReads + ApiKeyReads {
+pub trait Storage: OrganizationReads + UserReads + ApiKeyReads + AuditReads {
     /// Starts a read-write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so read-then-write never deadlocks.
     ///
@@ -143,6 +267,44 @@ pub trait OrganizationWrites: Send {
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
     async fn roles_of(&mut self, org: OrgId) -> Result<Vec<Role>, StoreError>;
+
+    /// Stores a new custom role.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::Duplicate`]`(RoleKey)` when the organization has a role
+    /// with the key.
+    async fn insert_role(&mut self, role: &Role) -> Result<(), StoreError>;
+
+    /// The role, locked until the transaction ends.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn role_for_update(&mut self, org: OrgId, id: RoleId) -> Result<Option<Role>, StoreError>;
+
+    /// Overwrites a role read with [`Self::role_for_update`].
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::Duplicate`]`(RoleKey)` on a key clash.
+    async fn update_role(&mut self, role: &Role) -> Result<(), StoreError>;
+
+    /// How many non-deleted users hold the role.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn count_role_holders(&mut self, org: OrgId, role: RoleId) -> Result<u64, StoreError>;
+
+    /// Gives every non-deleted holder of `from` the role `to` instead (once, if they
+    /// hold both), bumping their versions.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError>;
+
+    /// Deletes a role nobody holds any more.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn delete_role(&mut self, org: OrgId, id: RoleId) -> Result<(), StoreError>;
 }
 
 /// User writes inside a transaction.
@@ -184,6 +346,43 @@ pub trait UserWrites: Send {
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
     async fn delete_users(&mut self, org: OrgId, ids: &[UserId], at: DateTime<Utc>) -> Result<Vec<UserId>, StoreError>;
+
+    /// How many active users of `org` hold `owner_role`, leaving out `excluding`. Callers
+    /// hold the organization's row lock, so the answer stays true until they commit.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn count_active_owners(
+        &mut self,
+        org: OrgId,
+        owner_role: RoleId,
+        excluding: &[UserId],
+    ) -> Result<u64, StoreError>;
+
+    /// Stores a direct grant.
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::Duplicate`]`(GrantPermission)` when the user already has
+    /// a grant of the permission.
+    async fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;
+
+    /// The grant, locked until the transaction ends.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn grant_for_update(&mut self, org: OrgId, user: UserId, id: GrantId) -> Result<Option<Grant>, StoreError>;
+
+    /// Overwrites a grant read with [`Self::grant_for_update`].
+    ///
+    /// # Errors
+    /// MUST return [`StoreError::Duplicate`]`(GrantPermission)` on a clash.
+    async fn update_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;
+
+    /// Deletes a grant.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn delete_grant(&mut self, org: OrgId, id: GrantId) -> Result<(), StoreError>;
 }
 
 /// API key writes inside a transaction.
@@ -195,16 +394,87 @@ pub trait ApiKeyWrites: Send {
     /// [`StoreError::Other`] on storage failure.
     async fn insert_api_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
 
-    /// Revokes an unrevoked key of `org`; `false` when there is none.
+    /// Revokes an unrevoked key of `org` with this owner; `false` when there is none.
     ///
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
-    async fn revoke_api_key(&mut self, org: OrgId, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, StoreError>;
+    async fn revoke_api_key(
+        &mut self,
+        org: OrgId,
+        owner: KeyOwnerFilter,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records that a key authenticated a request at `at`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;
+
+    /// Revokes an unrevoked session of `user` of `org`; `false` when there is none.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn revoke_session(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        id: SessionId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records that a session authenticated a request at `at`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Records a failed login for `key` at `now` and returns the failures within the
+    /// window, this one included. Older failures (the last one before `now - window`)
+    /// start the count afresh. Atomic under concurrency.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn record_login_failure(
+        &mut self,
+        key: &str,
+        now: DateTime<Utc>,
+        window: chrono::Duration,
+    ) -> Result<u32, StoreError>;
+
+    /// Refuses logins for `key` until `until`.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn lock_login(&mut self, key: &str, until: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Forgets the failures of `key` (after a successful login).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn clear_login_failures(&mut self, key: &str) -> Result<(), StoreError>;
+}
+
+/// Audit writes inside a transaction, so an event lands exactly when its change does.
+#[async_trait]
+pub trait AuditWrites: Send {
+    /// Stores an event.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
 }
 
 /// One unit of work. Dropping it without [`Transaction::commit`] rolls everything back.
 #[async_trait]
-pub trait Transaction: OrganizationWrites + UserWrites + ApiKeyWrites {
+pub trait Transaction: OrganizationWrites + UserWrites + ApiKeyWrites + AuditWrites {
     /// Makes every write of the transaction durable at once. The transaction MUST NOT be
     /// used afterwards.
     ///

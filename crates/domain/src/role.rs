@@ -5,6 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use crate::ids::{OrgId, RoleId};
+use crate::permission::PermissionSet;
 use crate::validation::FieldProblem;
 
 /// Why a role key was rejected.
@@ -61,6 +62,11 @@ impl BuiltinRole {
     /// All built-in roles.
     pub const ALL: [Self; 3] = [Self::Owner, Self::Admin, Self::Member];
 
+    /// The built-in role with this key.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.key() == key)
+    }
+
     /// The role's key.
     pub fn key(self) -> &'static str {
         match self {
@@ -104,8 +110,14 @@ pub struct Role {
     pub description: String,
     /// Whether it is one of the immutable built-in roles.
     pub builtin: bool,
+    /// What holding it grants (for built-ins, fixed by [`PermissionSet::of_builtin`]).
+    pub permissions: PermissionSet,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// When it was changed last.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version, starting at 1 (rule 9).
+    pub version: i64,
 }
 
 impl Role {
@@ -118,8 +130,27 @@ impl Role {
             name: which.name().to_owned(),
             description: which.description().to_owned(),
             builtin: true,
+            permissions: PermissionSet::of_builtin(which),
             created_at: now,
+            updated_at: now,
+            version: 1,
         }
+    }
+
+    /// Which built-in role this is, if any.
+    pub fn builtin_kind(&self) -> Option<BuiltinRole> {
+        if self.builtin { BuiltinRole::from_key(self.key.as_str()) } else { None }
+    }
+
+    /// Whether this is the organization's `owner` role.
+    pub fn is_owner(&self) -> bool {
+        self.builtin_kind() == Some(BuiltinRole::Owner)
+    }
+
+    /// What holding the role grants. Built-ins always grant what the code says, whatever
+    /// storage holds for them.
+    pub fn grants(&self) -> PermissionSet {
+        self.builtin_kind().map_or_else(|| self.permissions.clone(), PermissionSet::of_builtin)
     }
 }
 

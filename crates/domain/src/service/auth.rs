@@ -1,93 +1,196 @@
-//! Authentication of bearer API keys, with a short-lived cache of verified keys.
+//! Authentication of bearer tokens (API keys and sessions), with a short-lived cache of
+//! verified identities.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, PoisonError, RwLock};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::Roster;
-use crate::api_key::{ApiKeyOwner, SecretDigest, looks_like_key};
-use crate::auth::{Principal, PrincipalKind};
+use super::access::effective;
+use crate::api_key::{ApiKeyOwner, SecretDigest, TokenKind, token_kind};
+use crate::auth::{Identity, Principal, PrincipalKind};
 use crate::error::Error;
-use crate::ids::{ApiKeyId, OrgId};
+use crate::ids::{ApiKeyId, OrgId, SessionId, UserId};
 use crate::organization::OrgStatus;
+use crate::permission::PermissionSet;
 
-/// At most this many verified keys are remembered; beyond it the cache starts afresh.
-const MAX_CACHED_KEYS: usize = 100_000;
+/// At most this many verified credentials are remembered; beyond it the cache starts afresh.
+const MAX_CACHED: usize = 100_000;
+/// `last_used_at` is written at most this often per credential.
+const TOUCH_EVERY: Duration = Duration::minutes(1);
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Cached {
-    principal: Principal,
+    identity: Arc<Identity>,
     expires_at: Option<DateTime<Utc>>,
     cached_at: DateTime<Utc>,
 }
 
-/// Verified keys by digest. The lock is never held across an await.
+/// Verified credentials by digest. The lock is never held across an await.
 #[derive(Debug, Default)]
 pub(super) struct KeyCache {
     entries: RwLock<HashMap<SecretDigest, Cached>>,
 }
 
 impl KeyCache {
-    fn get(&self, digest: &SecretDigest, now: DateTime<Utc>, ttl: chrono::Duration) -> Option<Principal> {
-        let entries = self.entries.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn get(&self, digest: &SecretDigest, now: DateTime<Utc>, ttl: Duration) -> Option<Arc<Identity>> {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
         let hit = entries.get(digest)?;
         let fresh = now - hit.cached_at < ttl && hit.expires_at.is_none_or(|exp| now < exp);
-        fresh.then_some(hit.principal)
+        fresh.then(|| Arc::clone(&hit.identity))
     }
 
     fn put(&self, digest: SecretDigest, entry: Cached) {
-        let mut entries = self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= MAX_CACHED_KEYS {
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= MAX_CACHED {
             entries.clear();
         }
         entries.insert(digest, entry);
     }
 
-    fn forget(&self, keep: impl Fn(&Principal) -> bool) {
-        self.entries.write().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|_, e| keep(&e.principal));
+    fn forget(&self, keep: impl Fn(&Identity) -> bool) {
+        self.entries.write().unwrap_or_else(PoisonError::into_inner).retain(|_, e| keep(&e.identity));
     }
 
-    pub(super) fn forget_key(&self, id: ApiKeyId) {
-        self.forget(|p| p.key_id != id);
+    pub(super) fn forget_credential(&self, id: uuid::Uuid) {
+        self.forget(|i| i.credential_id != id);
+    }
+
+    pub(super) fn forget_user(&self, id: UserId) {
+        self.forget(|i| i.user_id != Some(id));
     }
 
     pub(super) fn forget_org(&self, org: OrgId) {
-        self.forget(|p| p.org_id() != Some(org));
+        self.forget(|i| i.org_id != Some(org));
     }
 }
 
+/// A verified credential before caching: its identity, expiry and last use.
+struct Verified {
+    identity: Identity,
+    expires_at: Option<DateTime<Utc>>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
+fn org_alive(status: Option<OrgStatus>) -> Result<(), Error> {
+    if status == Some(OrgStatus::Active) { Ok(()) } else { Err(Error::Unauthenticated) }
+}
+
 impl Roster {
-    /// Who presents this bearer token (rule 7: revoked or expired keys, and keys of
-    /// deleted organizations, authenticate to nothing).
+    /// Who presents this bearer token (rule 7: revoked or expired keys and sessions, keys
+    /// and sessions of users who are not active, and credentials of deleted organizations
+    /// authenticate to nothing).
     ///
     /// # Errors
-    /// [`Error::Unauthenticated`] for any token that is not a usable key, whatever the
-    /// reason, so the answer reveals nothing; [`Error::Internal`] on storage failure.
+    /// [`Error::Unauthenticated`] for any token that is not a usable credential, whatever
+    /// the reason, so the answer reveals nothing; [`Error::Internal`] on storage failure.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, Error> {
-        if !looks_like_key(token) {
-            return Err(Error::Unauthenticated);
-        }
+        let kind = token_kind(token).ok_or(Error::Unauthenticated)?;
         let digest = SecretDigest::of(token);
         let now = self.clock.now();
-        if let Some(principal) = self.keys.get(&digest, now, self.settings.key_cache_ttl) {
-            return Ok(principal);
+        if let Some(identity) = self.keys.get(&digest, now, self.settings.key_cache_ttl) {
+            return Ok(Principal::from_shared(identity));
         }
-        let found = self.storage.find_api_key(&digest).await?.ok_or(Error::Unauthenticated)?;
-        let org_alive = match (found.key.owner, found.org_status) {
-            (ApiKeyOwner::Platform, _) | (_, Some(OrgStatus::Active)) => true,
-            // An organization key whose organization is deleted, or missing altogether.
-            _ => false,
+        let verified = match kind {
+            TokenKind::ApiKey => self.verify_key(&digest, now).await?,
+            TokenKind::Session => self.verify_session(&digest, now).await?,
         };
-        if !(found.key.digest.matches(&digest) && found.key.is_usable_at(now) && org_alive) {
+        if verified.last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY) {
+            let mut tx = self.storage.begin().await?;
+            match verified.identity.kind {
+                PrincipalKind::Session => {
+                    tx.touch_session(SessionId::from_uuid(verified.identity.credential_id), now).await?;
+                }
+                _ => tx.touch_api_key(ApiKeyId::from_uuid(verified.identity.credential_id), now).await?,
+            }
+            tx.commit().await?;
+        }
+        let identity = Arc::new(verified.identity);
+        self.keys
+            .put(digest, Cached { identity: Arc::clone(&identity), expires_at: verified.expires_at, cached_at: now });
+        Ok(Principal::from_shared(identity))
+    }
+
+    async fn verify_key(&self, digest: &SecretDigest, now: DateTime<Utc>) -> Result<Verified, Error> {
+        let found = self.storage.find_api_key(digest).await?.ok_or(Error::Unauthenticated)?;
+        let key = found.key;
+        if !(key.digest.matches(digest) && key.is_usable_at(now)) {
             return Err(Error::Unauthenticated);
         }
-        let kind = match found.key.owner {
-            ApiKeyOwner::Platform => PrincipalKind::PlatformKey,
-            ApiKeyOwner::Organization(org_id) => PrincipalKind::ServiceKey { org_id },
+        let scope = key.scope.clone().unwrap_or_else(PermissionSet::all);
+        let identity = match key.owner {
+            ApiKeyOwner::Platform => Identity {
+                kind: PrincipalKind::PlatformKey,
+                credential_id: *key.id.as_uuid(),
+                org_id: None,
+                partner: false,
+                user_id: None,
+                roles: Vec::new(),
+                owner: true,
+                permissions: PermissionSet::all(),
+            },
+            ApiKeyOwner::Organization(org) => {
+                org_alive(found.org_status)?;
+                Identity {
+                    kind: PrincipalKind::ServiceKey,
+                    credential_id: *key.id.as_uuid(),
+                    org_id: Some(org),
+                    partner: found.org_partner,
+                    user_id: None,
+                    roles: Vec::new(),
+                    owner: key.scope.is_none(),
+                    permissions: scope,
+                }
+            }
+            ApiKeyOwner::User(org, user) => {
+                org_alive(found.org_status)?;
+                let mut identity = self.user_identity(org, user, found.org_partner, now).await?;
+                identity.kind = PrincipalKind::PersonalKey;
+                identity.credential_id = *key.id.as_uuid();
+                identity.owner &= key.scope.is_none();
+                identity.permissions = identity.permissions.intersection(&scope);
+                identity
+            }
         };
-        let principal = Principal { key_id: found.key.id, kind };
-        self.keys.put(digest, Cached { principal, expires_at: found.key.expires_at, cached_at: now });
-        Ok(principal)
+        Ok(Verified { identity, expires_at: key.expires_at, last_used_at: key.last_used_at })
+    }
+
+    async fn verify_session(&self, digest: &SecretDigest, now: DateTime<Utc>) -> Result<Verified, Error> {
+        let found = self.storage.find_session(digest).await?.ok_or(Error::Unauthenticated)?;
+        let session = found.session;
+        if !(session.digest.matches(digest) && session.is_usable_at(now)) {
+            return Err(Error::Unauthenticated);
+        }
+        org_alive(found.org_status)?;
+        let mut identity = self.user_identity(session.org_id, session.user_id, found.org_partner, now).await?;
+        identity.credential_id = *session.id.as_uuid();
+        Ok(Verified { identity, expires_at: Some(session.expires_at), last_used_at: session.last_used_at })
+    }
+
+    /// A session identity for an active user; anything else authenticates to nothing.
+    async fn user_identity(
+        &self,
+        org: OrgId,
+        user: UserId,
+        partner: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Identity, Error> {
+        let found = self.storage.user_access(org, &[user], now).await?;
+        let access = found.into_iter().next().ok_or(Error::Unauthenticated)?;
+        let (permissions, owner) = effective(&access);
+        if access.status != crate::user::UserStatus::Active {
+            return Err(Error::Unauthenticated);
+        }
+        Ok(Identity {
+            kind: PrincipalKind::Session,
+            credential_id: uuid::Uuid::nil(),
+            org_id: Some(org),
+            partner,
+            user_id: Some(user),
+            roles: access.roles,
+            owner,
+            permissions,
+        })
     }
 }

@@ -2,9 +2,14 @@
 //! holds the same way everywhere. Each use case takes the caller's [`Principal`] and
 //! decides itself what the caller may do; writes happen in one storage transaction.
 
+mod access;
 mod api_keys;
+mod audit;
 mod auth;
+mod grants;
 mod organizations;
+mod roles;
+mod sessions;
 mod users;
 
 use std::fmt;
@@ -12,15 +17,20 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+pub use access::{CheckOutcome, Me};
 pub use api_keys::CreateApiKeyInput;
+pub use audit::ListAuditInput;
+pub use grants::GrantInput;
+pub use roles::{CreateRoleInput, UpdateRoleInput};
+pub use sessions::{LoginInput, LoginOutcome};
 pub use users::{BatchOutcome, CreatedUser};
 
-use crate::auth::Principal;
 use crate::clock::{Clock, SystemClock};
-use crate::error::{Error, Resource};
+use crate::error::Error;
 use crate::hashing::PasswordHasher;
-use crate::ids::{IdGenerator, OrgId, UuidV7Ids};
+use crate::ids::{IdGenerator, UuidV7Ids};
 use crate::ports::Storage;
+use crate::session::ThrottlePolicy;
 use crate::values::PasswordPolicy;
 
 /// Tunables of the use cases.
@@ -30,13 +40,36 @@ pub struct Settings {
     pub password_policy: PasswordPolicy,
     /// How long a verified API key is trusted without asking storage again. Revocations
     /// made through this instance apply at once; those made through another instance
-    /// apply within this bound.
+    /// apply within this bound. The same holds for sessions, suspended or deleted users
+    /// and changed roles or grants.
     pub key_cache_ttl: Duration,
+    /// How long a login session lasts.
+    pub session_ttl: Duration,
+    /// Failed logins per account before it is locked out for a while.
+    pub account_throttle: ThrottlePolicy,
+    /// Failed logins per client address before it is locked out for a while.
+    pub address_throttle: ThrottlePolicy,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { password_policy: PasswordPolicy::default(), key_cache_ttl: Duration::seconds(5) }
+        Self {
+            password_policy: PasswordPolicy::default(),
+            key_cache_ttl: Duration::seconds(5),
+            session_ttl: Duration::hours(12),
+            account_throttle: ThrottlePolicy {
+                limit: 5,
+                window: Duration::minutes(15),
+                base_lock: Duration::seconds(30),
+                max_lock: Duration::minutes(15),
+            },
+            address_throttle: ThrottlePolicy {
+                limit: 50,
+                window: Duration::minutes(15),
+                base_lock: Duration::seconds(30),
+                max_lock: Duration::minutes(15),
+            },
+        }
     }
 }
 
@@ -48,6 +81,7 @@ pub struct Roster {
     ids: Arc<dyn IdGenerator>,
     settings: Settings,
     keys: auth::KeyCache,
+    dummy_hash: std::sync::OnceLock<crate::hashing::PasswordHash>,
 }
 
 impl fmt::Debug for Roster {
@@ -66,6 +100,7 @@ impl Roster {
             ids: Arc::new(UuidV7Ids),
             settings,
             keys: auth::KeyCache::default(),
+            dummy_hash: std::sync::OnceLock::new(),
         }
     }
 
@@ -99,11 +134,6 @@ impl Roster {
     fn new_id(&self) -> uuid::Uuid {
         self.ids.new_uuid()
     }
-}
-
-/// Rule 10: what the caller cannot reach does not exist for it.
-fn ensure_reach(principal: &Principal, org: OrgId) -> Result<(), Error> {
-    if principal.reaches(org) { Ok(()) } else { Err(Error::NotFound(Resource::Organization)) }
 }
 
 /// Rule 9: a stale version changes nothing.

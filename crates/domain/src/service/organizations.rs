@@ -1,6 +1,7 @@
 //! Organization use cases.
 
-use super::{Roster, check_version, ensure_reach};
+use super::audit::details;
+use super::{Roster, check_version};
 use crate::auth::Principal;
 use crate::error::{Error, Resource};
 use crate::ids::{OrgId, RoleId};
@@ -13,7 +14,8 @@ use crate::validation::ValidationErrors;
 const CURSOR_SCOPE: &str = "organizations";
 
 impl Roster {
-    /// Creates an organization with its built-in roles. Only platform keys may.
+    /// Creates an organization with its built-in roles. Platform keys create any; a
+    /// partner's callers with `organizations.create` create children of the partner.
     ///
     /// # Errors
     /// [`Error::Forbidden`] for other callers, [`Error::Validation`] for bad input (an
@@ -23,14 +25,24 @@ impl Roster {
         principal: &Principal,
         input: CreateOrganizationInput,
     ) -> Result<Organization, Error> {
-        if !principal.is_platform() {
-            return Err(Error::Forbidden);
-        }
-        let cmd = input.validate()?;
-        if let Some(parent) = cmd.parent_id
-            && self.storage.get_organization(parent).await?.is_none()
-        {
-            return Err(ValidationErrors::single("parent_id", "not_found", "parent organization not found").into());
+        let mut cmd = input.validate()?;
+        let parent_missing =
+            || Error::from(ValidationErrors::single("parent_id", "not_found", "parent organization not found"));
+        if principal.is_platform() {
+            if let Some(parent) = cmd.parent_id
+                && self.storage.get_organization(parent).await?.is_none()
+            {
+                return Err(parent_missing());
+            }
+        } else {
+            let own = principal.org_id().filter(|_| principal.is_partner()).ok_or(Error::Forbidden)?;
+            if !principal.can("organizations.create") || cmd.partner {
+                return Err(Error::Forbidden);
+            }
+            if cmd.parent_id.is_some_and(|p| p != own) {
+                return Err(parent_missing());
+            }
+            cmd.parent_id = Some(own);
         }
         let now = self.clock.now();
         let id = OrgId::from_uuid(self.new_id());
@@ -50,6 +62,7 @@ impl Roster {
             logo_url: cmd.logo_url,
             icon_url: cmd.icon_url,
             parent_id: cmd.parent_id,
+            partner: cmd.partner,
             seat_limit: cmd.seat_limit,
             default_role_id,
             invitation_ttl: cmd.invitation_ttl,
@@ -62,6 +75,12 @@ impl Roster {
         };
         let mut tx = self.storage.begin().await?;
         tx.insert_organization(&org, &roles).await?;
+        let summary = details([
+            ("slug", org.slug.to_string()),
+            ("parent_id", org.parent_id.map(|p| p.to_string()).unwrap_or_default()),
+        ]);
+        self.audit(tx.as_mut(), principal, id, "organization.created", ("organization", id.to_string()), summary)
+            .await?;
         tx.commit().await?;
         Ok(org)
     }
@@ -71,8 +90,10 @@ impl Roster {
     /// # Errors
     /// [`Error::NotFound`] when it does not exist, is deleted or is out of reach.
     pub async fn get_organization(&self, principal: &Principal, id: OrgId) -> Result<Organization, Error> {
-        ensure_reach(principal, id)?;
-        self.storage.get_organization(id).await?.ok_or(Error::NotFound(Resource::Organization))
+        match self.authorize(principal, id, "organizations.read").await? {
+            Some(org) => Ok(org),
+            None => self.storage.get_organization(id).await?.ok_or(Error::NotFound(Resource::Organization)),
+        }
     }
 
     /// The organizations the caller can reach, by creation order.
@@ -93,8 +114,14 @@ impl Roster {
                 Some(OrgId::from_uuid(id))
             }
         };
+        if !principal.can("organizations.read") {
+            return Err(Error::Forbidden);
+        }
         let rows = match principal.org_id() {
-            None => self.storage.list_organizations(after, limit.get() + 1).await?,
+            None => self.storage.list_organizations(None, after, limit.get() + 1).await?,
+            Some(own) if principal.is_partner() => {
+                self.storage.list_organizations(Some(own), after, limit.get() + 1).await?
+            }
             Some(own) => match self.storage.get_organization(own).await? {
                 Some(org) if after.is_none_or(|a| a < own) => vec![org],
                 _ => Vec::new(),
@@ -116,15 +143,21 @@ impl Roster {
         input: UpdateOrganizationInput,
         expected_version: Option<i64>,
     ) -> Result<Organization, Error> {
-        ensure_reach(principal, id)?;
+        self.authorize(principal, id, "organizations.write").await?;
         let changes = input.validate()?;
-        // The seat limit is the plan's: an organization's own keys cannot raise it.
-        if changes.seat_limit.is_some() && !principal.is_platform() {
+        // Partnership is the platform's to give.
+        if changes.partner.is_some() && !principal.is_platform() {
             return Err(Error::Forbidden);
         }
         let mut tx = self.storage.begin().await?;
         let mut org = tx.organization_for_update(id).await?.ok_or(Error::NotFound(Resource::Organization))?;
+        // The seat limit is the plan's: set by the platform or the managing partner, never
+        // by the organization itself.
+        if changes.seat_limit.is_some() && !(principal.is_platform() || org.parent_id == principal.org_id()) {
+            return Err(Error::Forbidden);
+        }
         check_version(expected_version, org.version)?;
+        let mut changed: Vec<(&str, String)> = Vec::new();
         if let Some(role_id) = changes.default_role_id {
             if !tx.roles_of(id).await?.iter().any(|r| r.id == role_id) {
                 return Err(ValidationErrors::single(
@@ -137,39 +170,61 @@ impl Roster {
             org.default_role_id = role_id;
         }
         if let Some(slug) = changes.slug {
+            changed.push(("slug", slug.to_string()));
             org.slug = slug;
         }
         if let Some(name) = changes.name {
+            changed.push(("name", name.to_string()));
             org.name = name;
         }
         if let Some(domain) = changes.domain {
+            changed.push(("domain", domain.as_ref().map(ToString::to_string).unwrap_or_default()));
             org.domain = domain;
         }
         if let Some(description) = changes.description {
+            changed.push(("description", description.as_ref().map(ToString::to_string).unwrap_or_default()));
             org.description = description;
         }
         if let Some(logo_url) = changes.logo_url {
+            changed.push(("logo_url", logo_url.as_ref().map(ToString::to_string).unwrap_or_default()));
             org.logo_url = logo_url;
         }
         if let Some(icon_url) = changes.icon_url {
+            changed.push(("icon_url", icon_url.as_ref().map(ToString::to_string).unwrap_or_default()));
             org.icon_url = icon_url;
         }
         if let Some(seat_limit) = changes.seat_limit {
+            changed.push(("seat_limit", seat_limit.as_ref().map(ToString::to_string).unwrap_or_default()));
             org.seat_limit = seat_limit;
         }
         if let Some(ttl) = changes.invitation_ttl {
+            changed.push(("invitation_ttl_seconds", ttl.num_seconds().to_string()));
             org.invitation_ttl = ttl;
+        }
+        if let Some(partner) = changes.partner {
+            changed.push(("partner", partner.to_string()));
+            org.partner = partner;
+        }
+        if let Some(role_id) = changes.default_role_id {
+            changed.push(("default_role_id", role_id.to_string()));
         }
         org.modified_by = principal.actor();
         org.updated_at = self.clock.now();
         org.version += 1;
         tx.update_organization(&org).await?;
+        let summary = changed.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        self.audit(tx.as_mut(), principal, id, "organization.updated", ("organization", id.to_string()), summary)
+            .await?;
         tx.commit().await?;
+        if changes.partner.is_some() {
+            self.keys.forget_org(id);
+        }
         Ok(org)
     }
 
     /// Soft-deletes an organization: it disappears from every read and its keys stop
-    /// working. Only platform keys may.
+    /// working. Platform keys may, and a managing partner's callers with
+    /// `organizations.delete`; an organization's own credentials may not.
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Forbidden`] for a key of the organization itself,
@@ -180,8 +235,8 @@ impl Roster {
         id: OrgId,
         expected_version: Option<i64>,
     ) -> Result<(), Error> {
-        ensure_reach(principal, id)?;
-        if !principal.is_platform() {
+        self.authorize(principal, id, "organizations.delete").await?;
+        if principal.org_id() == Some(id) {
             return Err(Error::Forbidden);
         }
         let mut tx = self.storage.begin().await?;
@@ -192,6 +247,8 @@ impl Roster {
         org.updated_at = self.clock.now();
         org.version += 1;
         tx.update_organization(&org).await?;
+        self.audit(tx.as_mut(), principal, id, "organization.deleted", ("organization", id.to_string()), details([]))
+            .await?;
         tx.commit().await?;
         self.keys.forget_org(id);
         Ok(())

@@ -2,7 +2,8 @@
 
 use rand::Rng;
 
-use super::{Roster, check_version, ensure_reach};
+use super::audit::details;
+use super::{Roster, check_version};
 use crate::auth::Principal;
 use crate::error::{Error, Resource, StoreError, Unique};
 use crate::ids::{OrgId, RoleId, UserId};
@@ -62,7 +63,50 @@ fn resolve_roles(choice: &RoleChoice, roles: &[Role]) -> Result<Option<Vec<RoleI
     }
 }
 
+/// The owner role among an organization's roles.
+fn owner_role(roles: &[Role]) -> Option<RoleId> {
+    roles.iter().find(|r| r.is_owner()).map(|r| r.id)
+}
+
+/// Whether the user counts toward rule 3.
+fn is_active_owner(user: &User, owner: Option<RoleId>) -> bool {
+    user.status == UserStatus::Active && owner.is_some_and(|o| user.role_ids.contains(&o))
+}
+
+/// What holding these roles grants.
+fn grants_of(roles: &[Role], ids: &[RoleId]) -> crate::permission::PermissionSet {
+    roles
+        .iter()
+        .filter(|r| ids.contains(&r.id))
+        .fold(crate::permission::PermissionSet::default(), |acc, r| acc.union(&r.grants()))
+}
+
+/// Rule 5: roles are handed out only by callers holding all they grant, and the owner
+/// role only by owners.
+fn ensure_may_assign(principal: &Principal, roles: &[Role], assigned: &[RoleId]) -> Result<(), Error> {
+    let owner = owner_role(roles);
+    if owner.is_some_and(|o| assigned.contains(&o)) && !principal.is_owner() {
+        return Err(Error::Forbidden);
+    }
+    Roster::ensure_holds(principal, &grants_of(roles, assigned))
+}
+
 impl Roster {
+    /// Rule 3: with the organization row locked, fails unless an active owner remains
+    /// once `leaving` are no longer owners.
+    async fn ensure_owner_remains(
+        tx: &mut dyn Transaction,
+        org: OrgId,
+        owner: Option<RoleId>,
+        leaving: &[UserId],
+    ) -> Result<(), Error> {
+        let Some(owner) = owner else { return Ok(()) };
+        if tx.count_active_owners(org, owner, leaving).await? == 0 {
+            return Err(Error::LastOwner);
+        }
+        Ok(())
+    }
+
     /// Creates a user: `active` with a given or generated password, else `invited`.
     /// Rules 1 (email unique), 2 (seat limit) and 4 (roles) hold under concurrency: the
     /// seat count is taken under a lock on the organization row and email uniqueness is a
@@ -77,7 +121,7 @@ impl Roster {
         org_id: OrgId,
         input: CreateUserInput,
     ) -> Result<CreatedUser, Error> {
-        ensure_reach(principal, org_id)?;
+        self.authorize(principal, org_id, "users.write").await?;
         let cmd = input.validate(self.settings.password_policy)?;
         let org = self.storage.get_organization(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?;
         // Hash before the transaction: argon2 takes tens of milliseconds and must not
@@ -137,11 +181,19 @@ impl Roster {
             }
             let roles = tx.roles_of(org_id).await?;
             user.role_ids = resolve_roles(&cmd.roles, &roles)?.unwrap_or_else(|| vec![org.default_role_id]);
+            ensure_may_assign(principal, &roles, &user.role_ids)?;
             if cmd.username.is_none() {
                 user.username = self.free_username(tx.as_mut(), org_id, user.email.local_part(), attempt).await?;
             }
             match tx.insert_user(&user).await {
                 Ok(()) => {
+                    let summary = details([
+                        ("email", user.email.to_string()),
+                        ("status", user.status.as_str().to_owned()),
+                        ("role_ids", join_ids(&user.role_ids)),
+                    ]);
+                    self.audit(tx.as_mut(), principal, org_id, "user.created", ("user", user.id.to_string()), summary)
+                        .await?;
                     tx.commit().await?;
                     return Ok(CreatedUser {
                         view: UserView { user, organization: org.summary() },
@@ -175,7 +227,7 @@ impl Roster {
         Err(Error::UsernameTaken)
     }
 
-    async fn hash(&self, password: &Password) -> Result<crate::hashing::PasswordHash, Error> {
+    pub(super) async fn hash(&self, password: &Password) -> Result<crate::hashing::PasswordHash, Error> {
         self.hasher.hash(password).await.map_err(|e| Error::Internal(Box::new(e)))
     }
 
@@ -184,7 +236,7 @@ impl Roster {
     /// # Errors
     /// [`Error::NotFound`] when the user does not exist, is deleted, or is out of reach.
     pub async fn get_user(&self, principal: &Principal, org_id: OrgId, id: UserId) -> Result<UserView, Error> {
-        ensure_reach(principal, org_id)?;
+        self.authorize(principal, org_id, "users.read").await?;
         self.storage.get_user(org_id, id).await?.ok_or(Error::NotFound(Resource::User))
     }
 
@@ -199,7 +251,7 @@ impl Roster {
         org_id: OrgId,
         input: ListUsersInput,
     ) -> Result<Page<User>, Error> {
-        ensure_reach(principal, org_id)?;
+        self.authorize(principal, org_id, "users.read").await?;
         let list = input.validate()?;
         let scope = cursor_scope(list.sort);
         let after = match &list.cursor {
@@ -232,7 +284,7 @@ impl Roster {
         input: UpdateUserInput,
         expected_version: Option<i64>,
     ) -> Result<UserView, Error> {
-        ensure_reach(principal, org_id)?;
+        self.authorize(principal, org_id, "users.write").await?;
         let changes = input.validate()?;
         let current = self.storage.get_user(org_id, id).await?.ok_or(Error::NotFound(Resource::User))?;
         // Check and hash a new password before locking anything.
@@ -245,60 +297,71 @@ impl Roster {
                 Some(self.hash(&password).await?)
             }
         };
-        let mut tx = self.storage.begin().await?;
-        let mut user = tx.user_for_update(org_id, id).await?.ok_or(Error::NotFound(Resource::User))?;
-        check_version(expected_version, user.version)?;
-        if changes.roles != RoleChoice::Unspecified
-            && let Some(roles) = resolve_roles(&changes.roles, &tx.roles_of(org_id).await?)?
-        {
-            user.role_ids = roles;
-        }
-        if let Some(status) = changes.status {
-            if user.status == UserStatus::Invited {
-                return Err(ValidationErrors::single(
-                    "status",
-                    "invalid",
-                    "an invited user's status changes only when the invitation is accepted",
-                )
-                .into());
+        // Rule 3 needs the organization's row lock, taken before the user's, when the
+        // change may leave no active owner; it is taken up front when the user was an
+        // owner when first read, and the transaction restarts with it if the user became
+        // one since.
+        let mut lock_org = false;
+        loop {
+            let mut tx = self.storage.begin().await?;
+            if lock_org {
+                tx.organization_for_update(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?;
             }
-            user.status = status;
+            let mut user = tx.user_for_update(org_id, id).await?.ok_or(Error::NotFound(Resource::User))?;
+            check_version(expected_version, user.version)?;
+            let roles = tx.roles_of(org_id).await?;
+            let owner = owner_role(&roles);
+            let was_owner = is_active_owner(&user, owner);
+            if (changes.password.is_some() || changes.email.is_some())
+                && !grants_of(&roles, &user.role_ids).is_subset(principal.permissions())
+            {
+                // Taking over the credentials of someone who may do more is escalation.
+                return Err(Error::Forbidden);
+            }
+            let mut changed: Vec<(&str, String)> = Vec::new();
+            if changes.roles != RoleChoice::Unspecified
+                && let Some(new_roles) = resolve_roles(&changes.roles, &roles)?
+            {
+                let added: Vec<RoleId> = new_roles.iter().filter(|r| !user.role_ids.contains(r)).copied().collect();
+                ensure_may_assign(principal, &roles, &added)?;
+                changed.push(("role_ids", join_ids(&new_roles)));
+                user.role_ids = new_roles;
+            }
+            if let Some(status) = changes.status {
+                if user.status == UserStatus::Invited {
+                    return Err(ValidationErrors::single(
+                        "status",
+                        "invalid",
+                        "an invited user's status changes only when the invitation is accepted",
+                    )
+                    .into());
+                }
+                changed.push(("status", status.as_str().to_owned()));
+                user.status = status;
+            }
+            if was_owner && !is_active_owner(&user, owner) {
+                if !lock_org {
+                    lock_org = true;
+                    continue;
+                }
+                Self::ensure_owner_remains(tx.as_mut(), org_id, owner, &[id]).await?;
+            }
+            apply_profile(&mut user, &changes, &mut changed);
+            if let Some(hash) = &new_hash {
+                changed.push(("password", "changed".to_owned()));
+                user.password_hash = Some(hash.clone());
+            }
+            user.updated_at = self.clock.now();
+            user.version += 1;
+            tx.update_user(&user).await?;
+            let summary = changed.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            self.audit(tx.as_mut(), principal, org_id, "user.updated", ("user", id.to_string()), summary).await?;
+            tx.commit().await?;
+            if changes.status.is_some() || changes.roles != RoleChoice::Unspecified || new_hash.is_some() {
+                self.keys.forget_user(id);
+            }
+            return Ok(UserView { user, organization: current.organization });
         }
-        if let Some(email) = changes.email {
-            user.email = email;
-        }
-        if let Some(username) = changes.username {
-            user.username = username;
-        }
-        if let Some(name) = changes.name {
-            user.name = name;
-        }
-        if let Some(first_name) = changes.first_name {
-            user.first_name = first_name;
-        }
-        if let Some(last_name) = changes.last_name {
-            user.last_name = last_name;
-        }
-        if let Some(location) = changes.location {
-            user.location = location;
-        }
-        if let Some(locale) = changes.locale {
-            user.locale = locale;
-        }
-        if let Some(tags) = changes.tags {
-            user.tags = tags;
-        }
-        if let Some(metadata) = changes.metadata {
-            user.metadata = metadata;
-        }
-        if let Some(hash) = new_hash {
-            user.password_hash = Some(hash);
-        }
-        user.updated_at = self.clock.now();
-        user.version += 1;
-        tx.update_user(&user).await?;
-        tx.commit().await?;
-        Ok(UserView { user, organization: current.organization })
     }
 
     /// Soft-deletes a user: hidden from reads, its email and username free again.
@@ -312,12 +375,21 @@ impl Roster {
         id: UserId,
         expected_version: Option<i64>,
     ) -> Result<(), Error> {
-        ensure_reach(principal, org_id)?;
+        self.authorize(principal, org_id, "users.delete").await?;
         let mut tx = self.storage.begin().await?;
+        // Organization first, then user: the order every owner-affecting change uses.
+        tx.organization_for_update(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?;
         let user = tx.user_for_update(org_id, id).await?.ok_or(Error::NotFound(Resource::User))?;
         check_version(expected_version, user.version)?;
+        let owner = owner_role(&tx.roles_of(org_id).await?);
+        if is_active_owner(&user, owner) {
+            Self::ensure_owner_remains(tx.as_mut(), org_id, owner, &[id]).await?;
+        }
         tx.delete_users(org_id, &[id], self.clock.now()).await?;
+        let summary = details([("email", user.email.to_string())]);
+        self.audit(tx.as_mut(), principal, org_id, "user.deleted", ("user", id.to_string()), summary).await?;
         tx.commit().await?;
+        self.keys.forget_user(id);
         Ok(())
     }
 
@@ -332,15 +404,25 @@ impl Roster {
         org_id: OrgId,
         raw_ids: &[String],
     ) -> Result<Vec<(String, BatchOutcome)>, Error> {
-        ensure_reach(principal, org_id)?;
+        self.authorize(principal, org_id, "users.delete").await?;
         let ids = batch_ids(raw_ids)?;
-        if self.storage.get_organization(org_id).await?.is_none() {
-            return Err(Error::NotFound(Resource::Organization));
-        }
         let valid: Vec<UserId> = ids.iter().filter_map(|(_, id)| *id).collect();
         let mut tx = self.storage.begin().await?;
+        tx.organization_for_update(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?;
+        let owner = owner_role(&tx.roles_of(org_id).await?);
+        if let Some(owner_id) = owner
+            && tx.count_active_owners(org_id, owner_id, &[]).await? > 0
+        {
+            Self::ensure_owner_remains(tx.as_mut(), org_id, owner, &valid).await?;
+        }
         let deleted = tx.delete_users(org_id, &valid, self.clock.now()).await?;
+        for id in &deleted {
+            self.audit(tx.as_mut(), principal, org_id, "user.deleted", ("user", id.to_string()), details([])).await?;
+        }
         tx.commit().await?;
+        for id in &deleted {
+            self.keys.forget_user(*id);
+        }
         Ok(ids
             .into_iter()
             .map(|(raw, id)| {
@@ -351,5 +433,49 @@ impl Roster {
                 (raw, outcome)
             })
             .collect())
+    }
+}
+
+fn join_ids(ids: &[RoleId]) -> String {
+    ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+}
+
+/// Applies the profile fields of an update, noting each changed field.
+fn apply_profile(user: &mut User, changes: &crate::user_input::UserChanges, changed: &mut Vec<(&str, String)>) {
+    if let Some(email) = &changes.email {
+        changed.push(("email", email.to_string()));
+        user.email = email.clone();
+    }
+    if let Some(username) = &changes.username {
+        changed.push(("username", username.to_string()));
+        user.username = username.clone();
+    }
+    if let Some(name) = &changes.name {
+        changed.push(("name", name.to_string()));
+        user.name = name.clone();
+    }
+    if let Some(first_name) = &changes.first_name {
+        changed.push(("first_name", String::new()));
+        user.first_name = first_name.clone();
+    }
+    if let Some(last_name) = &changes.last_name {
+        changed.push(("last_name", String::new()));
+        user.last_name = last_name.clone();
+    }
+    if let Some(location) = &changes.location {
+        changed.push(("location", String::new()));
+        user.location = location.clone();
+    }
+    if let Some(locale) = &changes.locale {
+        changed.push(("locale", String::new()));
+        user.locale = locale.clone();
+    }
+    if let Some(tags) = &changes.tags {
+        changed.push(("tags", String::new()));
+        user.tags = tags.clone();
+    }
+    if let Some(metadata) = &changes.metadata {
+        changed.push(("metadata", String::new()));
+        user.metadata = metadata.clone();
     }
 }
