@@ -8,7 +8,9 @@
 //!    in target/xtask-pg-bench), and creates the databases `roster_bench` and `roster_pgbench`;
 //! 2. seeds one organization with `--users` users through the storage layer ([`seed`]);
 //! 3. starts `target/release/roster serve` on `roster_bench` ([`server`]);
-//! 4. runs each scenario of [`scenarios::ALL`] (REST and gRPC GET user) for `--duration-secs`
+//! 4. runs each scenario of [`scenarios::ALL`] (REST GET user with a platform key and with a
+//!    member's session, gRPC GetUser, AuthService.Authenticate, BatchCheckPermissions with 10
+//!    pairs; each with its target, see [`scenarios::Target`]) for `--duration-secs`
 //!    after `--warmup-secs`, one after the other, from the in-process load generator
 //!    ([`loadgen`]): `--connections` tasks, each with its own connection, closed loop, on one
 //!    thread (`--loadgen-threads`), as pgbench does; the clients ([`wire`]: hyper's HTTP/1.1,
@@ -240,6 +242,8 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
             http_addr: server.http_addr,
             grpc_addr: server.grpc_addr,
             api_key: seeded.api_key,
+            service_key: seeded.service_key,
+            session_token: seeded.session_token,
             org_id: seeded.org_id,
             user_ids: seeded.user_ids.into(),
         });

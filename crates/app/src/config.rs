@@ -47,10 +47,15 @@ pub struct Config {
     /// Minimum password length (`ROSTER_PASSWORD_MIN_LENGTH`, 8..=256, default 12).
     #[serde(default = "defaults::password_min_length")]
     pub password_min_length: usize,
-    /// How long a verified API key is trusted before storage is asked again
-    /// (`ROSTER_KEY_CACHE_TTL_SECONDS`, 0..=60, default 5).
+    /// How long a verified API key or session is trusted before storage is asked again
+    /// (`ROSTER_KEY_CACHE_TTL_SECONDS`, 0..=60, default 5): the longest a revocation, a
+    /// suspension or a role change made through another instance takes to apply here.
     #[serde(default = "defaults::key_cache_ttl_seconds")]
     pub key_cache_ttl_seconds: u32,
+    /// How long a login session lasts (`ROSTER_SESSION_TTL_SECONDS`, 300..=2592000,
+    /// default 43200 = 12 hours).
+    #[serde(default = "defaults::session_ttl_seconds")]
+    pub session_ttl_seconds: u32,
     /// Log filter in `tracing` syntax (`ROSTER_LOG`, default `info`).
     #[serde(default = "defaults::log")]
     pub log: String,
@@ -80,6 +85,9 @@ mod defaults {
     }
     pub fn key_cache_ttl_seconds() -> u32 {
         5
+    }
+    pub fn session_ttl_seconds() -> u32 {
+        12 * 3600
     }
     pub fn log() -> String {
         "info".to_owned()
@@ -135,6 +143,9 @@ impl Config {
         }
         if config.key_cache_ttl_seconds > 60 {
             return Err(ConfigError::OutOfRange("key_cache_ttl_seconds must be at most 60"));
+        }
+        if !(300..=30 * 24 * 3600).contains(&config.session_ttl_seconds) {
+            return Err(ConfigError::OutOfRange("session_ttl_seconds must be between 300 and 2592000 (30 days)"));
         }
         if config.db_max_connections == 0 {
             return Err(ConfigError::OutOfRange("db_max_connections must be at least 1"));

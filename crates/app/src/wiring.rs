@@ -101,6 +101,8 @@ pub fn roster(backend: &Backend, config: &Config) -> Roster {
     let settings = Settings {
         password_policy: PasswordPolicy::with_min_chars(config.password_min_length),
         key_cache_ttl: chrono::Duration::seconds(i64::from(config.key_cache_ttl_seconds)),
+        session_ttl: chrono::Duration::seconds(i64::from(config.session_ttl_seconds)),
+        ..Settings::default()
     };
     Roster::new(backend.storage(), Arc::new(BlockingHasher::per_cpu()), settings)
 }

@@ -30,17 +30,21 @@ use chrono::{DateTime, Duration, TimeZone as _, Utc};
 use mockall::mock;
 
 use crate::api_key::{ApiKey, SecretDigest};
+use crate::audit::{AuditEvent, AuditQuery};
 use crate::clock::Clock;
 use crate::error::StoreError;
+use crate::grant::Grant;
 use crate::hashing::{HashingError, PasswordHash};
-use crate::ids::{ApiKeyId, OrgId, UserId};
+use crate::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
 use crate::organization::Organization;
 use crate::ports::{
-    ApiKeyReads, ApiKeyWrites, KeyLookup, OrganizationReads, OrganizationWrites, Transaction, UserReads, UserWrites,
+    ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, KeyLookup, KeyOwnerFilter, OrganizationReads,
+    OrganizationWrites, SessionLookup, Transaction, UserAccess, UserReads, UserWrites,
 };
 use crate::role::Role;
+use crate::session::{Session, ThrottleState};
 use crate::user::{User, UserQuery, UserView};
-use crate::values::{Password, Username};
+use crate::values::{Email, Password, Slug, Username};
 
 mock! {
     /// A mock of the storage entry point ([`crate::ports::Storage`] and the read ports it
@@ -52,7 +56,13 @@ mock! {
     #[async_trait]
     impl OrganizationReads for Storage {
         async fn get_organization(&self, id: OrgId) -> Result<Option<Organization>, StoreError>;
-        async fn list_organizations(&self, after: Option<OrgId>, limit: u32) -> Result<Vec<Organization>, StoreError>;
+        async fn get_organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>, StoreError>;
+        async fn list_organizations(
+            &self,
+            within: Option<OrgId>,
+            after: Option<OrgId>,
+            limit: u32,
+        ) -> Result<Vec<Organization>, StoreError>;
         async fn list_roles(&self, org: OrgId) -> Result<Vec<Role>, StoreError>;
     }
 
@@ -60,6 +70,14 @@ mock! {
     impl UserReads for Storage {
         async fn get_user(&self, org: OrgId, id: UserId) -> Result<Option<UserView>, StoreError>;
         async fn list_users(&self, org: OrgId, query: &UserQuery) -> Result<Vec<User>, StoreError>;
+        async fn user_by_email(&self, org: OrgId, email: &Email) -> Result<Option<User>, StoreError>;
+        async fn user_access(
+            &self,
+            org: OrgId,
+            ids: &[UserId],
+            now: DateTime<Utc>,
+        ) -> Result<Vec<UserAccess>, StoreError>;
+        async fn list_grants(&self, org: OrgId, user: UserId) -> Result<Vec<Grant>, StoreError>;
     }
 
     #[async_trait]
@@ -68,10 +86,26 @@ mock! {
         async fn list_api_keys(
             &self,
             org: OrgId,
+            owner: KeyOwnerFilter,
             after: Option<ApiKeyId>,
             limit: u32,
         ) -> Result<Vec<ApiKey>, StoreError>;
+        async fn find_session(&self, digest: &SecretDigest) -> Result<Option<SessionLookup>, StoreError>;
+        async fn list_sessions(
+            &self,
+            org: OrgId,
+            user: UserId,
+            now: DateTime<Utc>,
+            after: Option<SessionId>,
+            limit: u32,
+        ) -> Result<Vec<Session>, StoreError>;
+        async fn login_throttle(&self, keys: &[String]) -> Result<Vec<(String, ThrottleState)>, StoreError>;
         async fn count_platform_keys(&self) -> Result<u64, StoreError>;
+    }
+
+    #[async_trait]
+    impl AuditReads for Storage {
+        async fn list_audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
     }
 
     #[async_trait]
@@ -94,6 +128,12 @@ mock! {
         async fn organization_for_share(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError>;
         async fn update_organization(&mut self, org: &Organization) -> Result<(), StoreError>;
         async fn roles_of(&mut self, org: OrgId) -> Result<Vec<Role>, StoreError>;
+        async fn insert_role(&mut self, role: &Role) -> Result<(), StoreError>;
+        async fn role_for_update(&mut self, org: OrgId, id: RoleId) -> Result<Option<Role>, StoreError>;
+        async fn update_role(&mut self, role: &Role) -> Result<(), StoreError>;
+        async fn count_role_holders(&mut self, org: OrgId, role: RoleId) -> Result<u64, StoreError>;
+        async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError>;
+        async fn delete_role(&mut self, org: OrgId, id: RoleId) -> Result<(), StoreError>;
     }
 
     #[async_trait]
@@ -109,12 +149,56 @@ mock! {
             ids: &[UserId],
             at: DateTime<Utc>,
         ) -> Result<Vec<UserId>, StoreError>;
+        async fn count_active_owners(
+            &mut self,
+            org: OrgId,
+            owner_role: RoleId,
+            excluding: &[UserId],
+        ) -> Result<u64, StoreError>;
+        async fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;
+        async fn grant_for_update(
+            &mut self,
+            org: OrgId,
+            user: UserId,
+            id: GrantId,
+        ) -> Result<Option<Grant>, StoreError>;
+        async fn update_grant(&mut self, grant: &Grant) -> Result<(), StoreError>;
+        async fn delete_grant(&mut self, org: OrgId, id: GrantId) -> Result<(), StoreError>;
     }
 
     #[async_trait]
     impl ApiKeyWrites for Transaction {
         async fn insert_api_key(&mut self, key: &ApiKey) -> Result<(), StoreError>;
-        async fn revoke_api_key(&mut self, org: OrgId, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, StoreError>;
+        async fn revoke_api_key(
+            &mut self,
+            org: OrgId,
+            owner: KeyOwnerFilter,
+            id: ApiKeyId,
+            at: DateTime<Utc>,
+        ) -> Result<bool, StoreError>;
+        async fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
+        async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;
+        async fn revoke_session(
+            &mut self,
+            org: OrgId,
+            user: UserId,
+            id: SessionId,
+            at: DateTime<Utc>,
+        ) -> Result<bool, StoreError>;
+        async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
+        async fn record_login_failure(
+            &mut self,
+            key: &str,
+            now: DateTime<Utc>,
+            window: Duration,
+        ) -> Result<u32, StoreError>;
+        async fn lock_login(&mut self, key: &str, until: DateTime<Utc>) -> Result<(), StoreError>;
+        async fn clear_login_failures(&mut self, key: &str) -> Result<(), StoreError>;
+    }
+
+    #[async_trait]
+    impl AuditWrites for Transaction {
+        async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
     }
 
     #[async_trait]

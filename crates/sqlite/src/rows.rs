@@ -9,9 +9,14 @@ use chrono::{DateTime, Duration, Utc};
 use roster_domain::api_key::{ApiKey, ApiKeyOwner, SecretDigest};
 use roster_domain::error::StoreError;
 use roster_domain::hashing::PasswordHash;
-use roster_domain::ids::{OrgId, RoleId};
+use roster_domain::audit::AuditEvent;
+use roster_domain::grant::Grant;
+use roster_domain::ids::{OrgId, RoleId, UserId};
 use roster_domain::organization::{OrgStatus, OrgSummary, Organization};
-use roster_domain::role::{Role, RoleKey};
+use roster_domain::permission::{Permission, PermissionSet};
+use roster_domain::ports::{RoleRef, UserAccess};
+use roster_domain::role::{BuiltinRole, Role, RoleKey};
+use roster_domain::session::{Session, ThrottleState};
 use roster_domain::user::{User, UserStatus, UserView};
 use roster_domain::values::{
     Description, DisplayName, DomainName, Email, HttpUrl, KeyName, Locale, Location, Metadata, NamePart, OrgName, Slug,
@@ -27,11 +32,13 @@ pub(crate) const ORG_COLUMNS: &str = "o.id AS id, o.slug AS slug, o.name AS name
      o.description AS description, o.logo_url AS logo_url, o.icon_url AS icon_url, o.parent_id AS parent_id, \
      o.seat_limit AS seat_limit, o.default_role_id AS default_role_id, \
      o.invitation_ttl_seconds AS invitation_ttl_seconds, o.status AS status, o.created_by AS created_by, \
-     o.modified_by AS modified_by, o.created_at AS created_at, o.updated_at AS updated_at, o.version AS version";
+     o.modified_by AS modified_by, o.created_at AS created_at, o.updated_at AS updated_at, o.version AS version, \
+     o.partner AS partner";
 
 /// The role columns, for a query aliasing `roles` as `r`.
 pub(crate) const ROLE_COLUMNS: &str = "r.id AS id, r.org_id AS org_id, r.key AS key, r.name AS name, \
-     r.description AS description, r.builtin AS builtin, r.created_at AS created_at";
+     r.description AS description, r.builtin AS builtin, r.permissions AS permissions, r.created_at AS created_at, \
+     r.updated_at AS updated_at, r.version AS version";
 
 /// The user columns, for a query aliasing `users` as `u`, with the user's role ids as a
 /// JSON array in id order gathered by a correlated subquery (so a user costs one round
@@ -48,7 +55,22 @@ pub(crate) const USER_COLUMNS: &str = "u.id AS id, u.org_id AS org_id, u.email A
 /// The API key columns, for a query aliasing `api_keys` as `k`.
 pub(crate) const KEY_COLUMNS: &str = "k.id AS id, k.org_id AS org_id, k.name AS name, k.prefix AS prefix, \
      k.digest AS digest, k.created_by AS created_by, k.created_at AS created_at, k.expires_at AS expires_at, \
-     k.revoked_at AS revoked_at";
+     k.revoked_at AS revoked_at, k.user_id AS user_id, k.scope AS scope, k.last_used_at AS last_used_at";
+
+/// The session columns, for a query aliasing `sessions` as `s`.
+pub(crate) const SESSION_COLUMNS: &str = "s.id AS id, s.org_id AS org_id, s.user_id AS user_id, s.digest AS digest, \
+     s.client_ip AS client_ip, s.created_at AS created_at, s.expires_at AS expires_at, s.revoked_at AS revoked_at, \
+     s.last_used_at AS last_used_at";
+
+/// The grant columns, for a query aliasing `user_permissions` as `g`.
+pub(crate) const GRANT_COLUMNS: &str = "g.id AS id, g.org_id AS org_id, g.user_id AS user_id, \
+     g.permission AS permission, g.expires_at AS expires_at, g.created_by AS created_by, g.created_at AS created_at, \
+     g.updated_at AS updated_at, g.version AS version";
+
+/// The audit event columns, for a query aliasing `audit_events` as `e`.
+pub(crate) const AUDIT_COLUMNS: &str = "e.id AS id, e.org_id AS org_id, e.actor AS actor, e.action AS action, \
+     e.target_type AS target_type, e.target_id AS target_id, e.request_id AS request_id, \
+     e.occurred_at AS occurred_at, e.details AS details";
 
 /// Reads a column as `T`; a missing column or incompatible type is a storage failure.
 fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
@@ -118,6 +140,7 @@ pub(crate) fn organization(row: &SqliteRow) -> Result<Organization, StoreError> 
         logo_url: parsed_opt(row, "logo_url", HttpUrl::parse)?,
         icon_url: parsed_opt(row, "icon_url", HttpUrl::parse)?,
         parent_id: id_opt(row, "parent_id")?,
+        partner: get(row, "partner")?,
         seat_limit,
         default_role_id: id(row, "default_role_id")?,
         invitation_ttl,
@@ -131,15 +154,28 @@ pub(crate) fn organization(row: &SqliteRow) -> Result<Organization, StoreError> 
 }
 
 /// A role from a row selected with [`ROLE_COLUMNS`].
+/// Built-in roles grant what the code says whatever the row holds (it holds `[]`).
 pub(crate) fn role(row: &SqliteRow) -> Result<Role, StoreError> {
+    let key = parsed(row, "key", RoleKey::parse)?;
+    let builtin: bool = get(row, "builtin")?;
+    let permissions = if builtin {
+        BuiltinRole::from_key(key.as_str())
+            .map(PermissionSet::of_builtin)
+            .ok_or_else(|| bad("key", format!("{key} is not a built-in role")))?
+    } else {
+        parsed(row, "permissions", |s| permission_set(&s))?
+    };
     Ok(Role {
         id: id(row, "id")?,
         org_id: id(row, "org_id")?,
-        key: parsed(row, "key", RoleKey::parse)?,
+        key,
         name: get(row, "name")?,
         description: get(row, "description")?,
-        builtin: get(row, "builtin")?,
+        builtin,
+        permissions,
         created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        version: get(row, "version")?,
     })
 }
 
@@ -193,25 +229,124 @@ pub(crate) fn user_view(row: &SqliteRow) -> Result<UserView, StoreError> {
 
 /// An API key from a row selected with [`KEY_COLUMNS`].
 pub(crate) fn api_key(row: &SqliteRow) -> Result<ApiKey, StoreError> {
-    let digest: Vec<u8> = get(row, "digest")?;
-    let digest = <[u8; 32]>::try_from(digest.as_slice())
-        .map(SecretDigest::from_bytes)
-        .map_err(|_| bad("digest", format!("{} bytes instead of 32", digest.len())))?;
-    let owner = match id_opt::<OrgId>(row, "org_id")? {
-        Some(org) => ApiKeyOwner::Organization(org),
-        None => ApiKeyOwner::Platform,
+    let owner = match (id_opt::<OrgId>(row, "org_id")?, id_opt::<UserId>(row, "user_id")?) {
+        (Some(org), Some(user)) => ApiKeyOwner::User(org, user),
+        (Some(org), None) => ApiKeyOwner::Organization(org),
+        (None, None) => ApiKeyOwner::Platform,
+        (None, Some(_)) => return Err(bad("user_id", "a personal key without an organization")),
     };
     Ok(ApiKey {
         id: id(row, "id")?,
         owner,
         name: parsed(row, "name", KeyName::parse)?,
         prefix: get(row, "prefix")?,
-        digest,
+        digest: digest_of(row)?,
+        scope: parsed_opt(row, "scope", |s| permission_set(&s))?,
         created_by: get(row, "created_by")?,
         created_at: get::<DateTime<Utc>>(row, "created_at")?,
         expires_at: get(row, "expires_at")?,
         revoked_at: get(row, "revoked_at")?,
+        last_used_at: get(row, "last_used_at")?,
     })
+}
+
+/// A session from a row selected with [`SESSION_COLUMNS`].
+pub(crate) fn session(row: &SqliteRow) -> Result<Session, StoreError> {
+    Ok(Session {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        user_id: id(row, "user_id")?,
+        digest: digest_of(row)?,
+        client_ip: get(row, "client_ip")?,
+        created_at: get(row, "created_at")?,
+        expires_at: get(row, "expires_at")?,
+        revoked_at: get(row, "revoked_at")?,
+        last_used_at: get(row, "last_used_at")?,
+    })
+}
+
+/// A direct grant from a row selected with [`GRANT_COLUMNS`].
+pub(crate) fn grant(row: &SqliteRow) -> Result<Grant, StoreError> {
+    Ok(Grant {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        user_id: id(row, "user_id")?,
+        permission: parsed(row, "permission", Permission::parse)?,
+        expires_at: get(row, "expires_at")?,
+        created_by: get(row, "created_by")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        version: get(row, "version")?,
+    })
+}
+
+/// An audit event from a row selected with [`AUDIT_COLUMNS`].
+pub(crate) fn audit_event(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        actor: get(row, "actor")?,
+        action: get(row, "action")?,
+        target_type: get(row, "target_type")?,
+        target_id: get(row, "target_id")?,
+        request_id: get(row, "request_id")?,
+        occurred_at: get(row, "occurred_at")?,
+        details: parsed(row, "details", |s| serde_json::from_str::<BTreeMap<String, String>>(&s))?,
+    })
+}
+
+/// What one user may do, from a row of the `user_access` statement: `user_id`, `status`,
+/// `roles` (a JSON array of `[id, key, builtin]` arrays) and `permissions` (a JSON array
+/// of strings).
+pub(crate) fn user_access(row: &SqliteRow) -> Result<UserAccess, StoreError> {
+    let roles = parsed(row, "roles", |s| {
+        let raw: Vec<(String, String, bool)> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
+        raw.into_iter()
+            .map(|(id, key, builtin)| Ok(RoleRef { id: id.parse::<RoleId>().map_err(|e| e.to_string())?, key, builtin }))
+            .collect::<Result<Vec<_>, String>>()
+    })?;
+    Ok(UserAccess {
+        user_id: id(row, "user_id")?,
+        status: parsed(row, "status", |s| UserStatus::from_name(&s).ok_or("unknown user status"))?,
+        roles,
+        permissions: parsed(row, "permissions", |s| serde_json::from_str::<Vec<String>>(&s))?,
+    })
+}
+
+/// A login-throttle row: `key`, `failures`, `locked_until`.
+pub(crate) fn throttle(row: &SqliteRow) -> Result<(String, ThrottleState), StoreError> {
+    let failures: i64 = get(row, "failures")?;
+    let failures = u32::try_from(failures).map_err(|e| bad("failures", e))?;
+    Ok((get(row, "key")?, ThrottleState { failures, locked_until: get(row, "locked_until")? }))
+}
+
+/// The `digest` column: 32 bytes.
+fn digest_of(row: &SqliteRow) -> Result<SecretDigest, StoreError> {
+    let digest: Vec<u8> = get(row, "digest")?;
+    <[u8; 32]>::try_from(digest.as_slice())
+        .map(SecretDigest::from_bytes)
+        .map_err(|_| bad("digest", format!("{} bytes instead of 32", digest.len())))
+}
+
+/// A permission set as stored: a JSON array of names.
+fn permission_set(raw: &str) -> Result<PermissionSet, String> {
+    let names: Vec<String> = serde_json::from_str(raw).map_err(|e| e.to_string())?;
+    Ok(PermissionSet::from_stored(names))
+}
+
+/// A role's permissions as stored: `[]` for built-ins, whose permissions the code fixes.
+pub(crate) fn role_permissions_json(role: &Role) -> Result<String, StoreError> {
+    if role.builtin { Ok("[]".to_owned()) } else { permissions_json(&role.permissions) }
+}
+
+/// A permission set as stored: a JSON array of its names (`["*"]` for every permission).
+pub(crate) fn permissions_json(set: &PermissionSet) -> Result<String, StoreError> {
+    serde_json::to_string(&set.names()).map_err(StoreError::other)
+}
+
+/// Audit details as stored: a JSON object of strings.
+pub(crate) fn details_json(details: &BTreeMap<String, String>) -> Result<String, StoreError> {
+    serde_json::to_string(details).map_err(StoreError::other)
 }
 
 /// The organization status of a key look-up row (`org_status`, from a left join).

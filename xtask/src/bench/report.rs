@@ -11,7 +11,7 @@ use super::BenchArgs;
 use super::cpu::CpuUsage;
 use super::loadgen::{LoadSpec, Stats};
 use super::pgbench::PgbenchResult;
-use super::scenarios::Scenario;
+use super::scenarios::{Scenario, Target};
 use crate::Result;
 
 /// Each API scenario must reach at least this fraction of pgbench's select-only tps...
@@ -80,9 +80,26 @@ impl Report {
         for (scenario, stats) in &self.scenarios {
             let ratio = pgbench_tps.map(|tps| stats.rps() / tps);
             let p99 = stats.latency_ms(0.99);
-            let passed = match ratio {
-                Some(ratio) if scenario.has_targets => Some(ratio >= MIN_RATIO && p99 <= MAX_P99_MS),
-                _ => None,
+            let baseline_rps = |name: &str| {
+                self.scenarios.iter().find(|(s, _)| s.name == name).map(|(_, b)| b.rps()).filter(|r| *r > 0.0)
+            };
+            let (passed, target_text) = match scenario.target {
+                Target::None => (None, "diagnostic, no target".to_owned()),
+                Target::Pgbench => (
+                    ratio.map(|r| r >= MIN_RATIO && p99 <= MAX_P99_MS),
+                    format!("target ≥{MIN_RATIO}× pgbench, p99 ≤{MAX_P99_MS}ms"),
+                ),
+                Target::Absolute { min_rps, max_p99_ms } => (
+                    Some(stats.rps() >= min_rps && p99 <= max_p99_ms),
+                    format!("target ≥{min_rps:.0}/s, p99 ≤{max_p99_ms}ms"),
+                ),
+                Target::Overhead { baseline, max_overhead } => match baseline_rps(baseline) {
+                    Some(base) => (
+                        Some(stats.rps() >= base * (1.0 - max_overhead)),
+                        format!("{:.1}% slower than {baseline} (target ≤{:.0}%)", (1.0 - stats.rps() / base) * 100.0, max_overhead * 100.0),
+                    ),
+                    None => (None, format!("n/a ({baseline} not run)")),
+                },
             };
             if passed == Some(false) {
                 all_passed = false;
@@ -93,25 +110,21 @@ impl Report {
                 Some(false) => "FAIL",
                 None => "-",
             };
-            let targets = if scenario.has_targets {
-                format!("  ratio={ratio_text} (target ≥{MIN_RATIO}, p99 ≤{MAX_P99_MS}ms)  {verdict}")
-            } else {
-                format!("  ratio={ratio_text} (diagnostic, no target)")
-            };
+            let targets = format!("  ratio={ratio_text} ({target_text})  {verdict}");
             let _ = writeln!(
                 table,
-                "{:<16} rps={:<8.0} p50={:.2}ms  p99={:.2}ms{targets}",
+                "{:<18} rps={:<8.0} p50={:.2}ms  p99={:.2}ms{targets}",
                 scenario.label,
                 stats.rps(),
                 stats.latency_ms(0.5),
                 p99,
             );
             if stats.errors > 0 {
-                let _ = writeln!(table, "{:<16} {} FAILED REQUESTS, e.g. {:?}", "", stats.errors, stats.error_samples);
+                let _ = writeln!(table, "{:<18} {} FAILED REQUESTS, e.g. {:?}", "", stats.errors, stats.error_samples);
                 errors.push(format!("{}: {} failed requests", scenario.label, stats.errors));
             }
             if let Some(cpu) = &stats.cpu {
-                let _ = writeln!(table, "{:<16} cpu: {}", "", cpu.summary());
+                let _ = writeln!(table, "{:<18} cpu: {}", "", cpu.summary());
             }
             scenarios_json.push(json!({
                 "name": scenario.name,
@@ -129,15 +142,16 @@ impl Report {
                     "max": round(stats.max_ms(), 3),
                 },
                 "ratio_to_pgbench": ratio.map(|r| round(r, 3)),
+                "target": target_text,
                 "pass": passed,
                 "cpu_cores": stats.cpu.as_ref().map(cpu_json),
             }));
         }
         if let Some(pgbench) = &self.pgbench {
             let latency = pgbench.latency_avg_ms.map_or_else(String::new, |ms| format!("  latency avg={ms:.2}ms"));
-            let _ = writeln!(table, "{:<16} tps={:.0}{latency}", "pgbench -S", pgbench.tps);
+            let _ = writeln!(table, "{:<18} tps={:.0}{latency}", "pgbench -S", pgbench.tps);
             if let Some(cpu) = &pgbench.cpu {
-                let _ = writeln!(table, "{:<16} cpu: {} (loadgen = pgbench)", "", cpu.summary());
+                let _ = writeln!(table, "{:<18} cpu: {} (loadgen = pgbench)", "", cpu.summary());
             }
         }
         let foreign = self

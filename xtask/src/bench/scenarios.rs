@@ -38,6 +38,10 @@ pub struct Context {
     pub grpc_addr: SocketAddr,
     /// A platform key's secret.
     pub api_key: String,
+    /// A service key of the seeded organization.
+    pub service_key: String,
+    /// A session of a member of the seeded organization.
+    pub session_token: String,
     pub org_id: OrgId,
     pub user_ids: Arc<[UserId]>,
 }
@@ -53,23 +57,60 @@ pub struct Scenario {
     pub label: &'static str,
     /// Runs the load and returns what was measured.
     pub run: fn(Arc<Context>, LoadSpec, Probe) -> BoxFuture<Result<Stats>>,
-    /// Whether the ≥ 0.5× pgbench and p99 ≤ 10 ms targets apply.
-    pub has_targets: bool,
+    /// What it must reach.
+    pub target: Target,
     /// Whether it runs without being named in `--only` (diagnostics do not).
     pub default: bool,
 }
 
+/// A scenario's target on this machine.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// None: a diagnostic.
+    None,
+    /// At least [`super::report::MIN_RATIO`] × pgbench's select-only tps, p99 ≤
+    /// [`super::report::MAX_P99_MS`].
+    Pgbench,
+    /// At least `min_rps` calls per second with a p99 of at most `max_p99_ms`.
+    Absolute { min_rps: f64, max_p99_ms: f64 },
+    /// At most `max_overhead` (a fraction) slower than the scenario `baseline` in the same run.
+    Overhead { baseline: &'static str, max_overhead: f64 },
+}
+
 /// Every scenario, in the order they run.
 pub const ALL: &[Scenario] = &[
-    Scenario { name: "rest_get_user", label: "REST GET user", run: rest_get_user, has_targets: true, default: true },
-    Scenario { name: "grpc_get_user", label: "gRPC GET user", run: grpc_get_user, has_targets: true, default: true },
+    Scenario { name: "rest_get_user", label: "REST GET user", run: rest_get_user, target: Target::Pgbench, default: true },
+    // The same GET authenticated by a member's login session: what authorization (a session
+    // principal whose roles grant users.read) adds to the platform key's path.
+    Scenario {
+        name: "rest_get_user_session",
+        label: "REST GET (sess.)",
+        run: rest_get_user_session,
+        target: Target::Overhead { baseline: "rest_get_user", max_overhead: 0.10 },
+        default: true,
+    },
+    Scenario { name: "grpc_get_user", label: "gRPC GET user", run: grpc_get_user, target: Target::Pgbench, default: true },
+    Scenario {
+        name: "grpc_authenticate",
+        label: "gRPC Authenticate",
+        run: grpc_authenticate,
+        target: Target::Absolute { min_rps: 20_000.0, max_p99_ms: 5.0 },
+        default: true,
+    },
+    Scenario {
+        name: "grpc_batch_check",
+        label: "gRPC BatchCheck10",
+        run: grpc_batch_check,
+        target: Target::None,
+        default: true,
+    },
     // Diagnostic: GetUser from tonic's generated client (tower buffer, codec, body layers),
     // which costs the load generator about three times what the h2 client above does.
     Scenario {
         name: "grpc_get_user_tonic",
         label: "gRPC (tonic cl.)",
         run: grpc_get_user_tonic,
-        has_targets: false,
+        target: Target::None,
         default: false,
     },
     // Diagnostic: the storage adapter alone, in this process (no HTTP, no gRPC, no auth), to
@@ -79,7 +120,7 @@ pub const ALL: &[Scenario] = &[
         name: "storage_get_user",
         label: "storage get_user",
         run: storage_get_user,
-        has_targets: false,
+        target: Target::None,
         default: false,
     },
 ];
@@ -91,6 +132,16 @@ fn bearer(api_key: &str) -> String {
 // --- REST: GET /v1/organizations/{org}/users/{id} ---------------------------------------
 
 fn rest_get_user(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    let token = context.api_key.clone();
+    rest_get_user_as(context, token, spec, probe)
+}
+
+fn rest_get_user_session(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    let token = context.session_token.clone();
+    rest_get_user_as(context, token, spec, probe)
+}
+
+fn rest_get_user_as(context: Arc<Context>, token: String, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
     Box::pin(async move {
         let uris: Arc<[Uri]> = context
             .user_ids
@@ -98,7 +149,7 @@ fn rest_get_user(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFutu
             .map(|id| format!("/v1/organizations/{}/users/{id}", context.org_id).parse::<Uri>())
             .collect::<Result<_, _>>()
             .map_err(|err| format!("bad request path: {err}"))?;
-        let auth = HeaderValue::try_from(bearer(&context.api_key)).map_err(|err| err.to_string())?;
+        let auth = HeaderValue::try_from(bearer(&token)).map_err(|err| err.to_string())?;
         let host = HeaderValue::try_from(context.http_addr.to_string()).map_err(|err| err.to_string())?;
         let addr = context.http_addr;
         let connect = |index: usize| {
@@ -212,6 +263,121 @@ impl Client for GrpcGetUser {
             let expected = self.context.user_ids[index].to_string();
             if user.id != expected {
                 return Err(format!("asked for user {expected}, got {:?}", user.id));
+            }
+        }
+        Ok(())
+    }
+}
+
+// --- gRPC: roster.v1.AuthService/Authenticate ----------------------------------------------
+
+const AUTHENTICATE_PATH: &str = "/roster.v1.AuthService/Authenticate";
+
+/// Authenticate of the service key, the way an internal service asks "who is this token?".
+fn grpc_authenticate(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    Box::pin(async move {
+        let request = pb::AuthenticateRequest { token: context.service_key.clone() };
+        let frame = Bytes::from(wire::grpc_frame(&request.encode_to_vec())?);
+        let auth = HeaderValue::try_from(bearer(&context.service_key)).map_err(|err| err.to_string())?;
+        let method = wire::GrpcMethod::new(context.grpc_addr, AUTHENTICATE_PATH, auth)?;
+        let org = context.org_id.to_string();
+        let addr = context.grpc_addr;
+        let connect = |_index: usize| {
+            let (frame, method, org) = (frame.clone(), method.clone(), org.clone());
+            async move {
+                let grpc = wire::GrpcH2::connect(addr).await?;
+                Ok(GrpcAuthenticate { grpc, method, frame, org, calls: 0 })
+            }
+        };
+        loadgen::run(&spec, connect, probe).await
+    })
+}
+
+struct GrpcAuthenticate {
+    grpc: wire::GrpcH2,
+    method: wire::GrpcMethod,
+    frame: Bytes,
+    org: String,
+    calls: u64,
+}
+
+impl Client for GrpcAuthenticate {
+    async fn call(&mut self) -> Result<(), String> {
+        let body = self.grpc.unary(&self.method, self.frame.clone()).await?;
+        let message = wire::grpc_message(&body)?;
+        self.calls += 1;
+        if self.calls % DECODE_EVERY == 1 {
+            let principal = pb::AuthenticateResponse::decode(message)
+                .map_err(|err| format!("cannot decode the principal: {err}"))?;
+            let org = principal.principal.map(|p| p.organization_id).unwrap_or_default();
+            if org != self.org {
+                return Err(format!("expected a principal of {}, got {org:?}", self.org));
+            }
+        }
+        Ok(())
+    }
+}
+
+// --- gRPC: roster.v1.AuthorizationService/BatchCheckPermissions (10 pairs) -------------------
+
+const BATCH_CHECK_PATH: &str = "/roster.v1.AuthorizationService/BatchCheckPermissions";
+/// Pairs per call.
+const CHECKS_PER_CALL: usize = 10;
+/// Distinct encoded requests cycled through.
+const BATCH_REQUESTS: usize = 4096;
+
+fn grpc_batch_check(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    Box::pin(async move {
+        let mut rng = SplitMix64::new(42);
+        let organization_id = context.org_id.to_string();
+        let frames: Arc<[Bytes]> = (0..BATCH_REQUESTS)
+            .map(|_| {
+                let checks = (0..CHECKS_PER_CALL)
+                    .map(|i| pb::PermissionCheck {
+                        user_id: context.user_ids[rng.below(context.user_ids.len())].to_string(),
+                        permission: if i % 2 == 0 { "users.read" } else { "users.write" }.to_owned(),
+                    })
+                    .collect();
+                let request = pb::BatchCheckPermissionsRequest { organization_id: organization_id.clone(), checks };
+                wire::grpc_frame(&request.encode_to_vec()).map(Bytes::from)
+            })
+            .collect::<Result<_>>()?;
+        let auth = HeaderValue::try_from(bearer(&context.service_key)).map_err(|err| err.to_string())?;
+        let method = wire::GrpcMethod::new(context.grpc_addr, BATCH_CHECK_PATH, auth)?;
+        let addr = context.grpc_addr;
+        let connect = |index: usize| {
+            let (frames, method) = (frames.clone(), method.clone());
+            async move {
+                let grpc = wire::GrpcH2::connect(addr).await?;
+                Ok(GrpcBatchCheck { grpc, method, frames, rng: SplitMix64::new(index as u64 + 1), calls: 0 })
+            }
+        };
+        loadgen::run(&spec, connect, probe).await
+    })
+}
+
+struct GrpcBatchCheck {
+    grpc: wire::GrpcH2,
+    method: wire::GrpcMethod,
+    frames: Arc<[Bytes]>,
+    rng: SplitMix64,
+    calls: u64,
+}
+
+impl Client for GrpcBatchCheck {
+    async fn call(&mut self) -> Result<(), String> {
+        let frame = self.frames[self.rng.below(self.frames.len())].clone();
+        let body = self.grpc.unary(&self.method, frame).await?;
+        let message = wire::grpc_message(&body)?;
+        self.calls += 1;
+        if self.calls % DECODE_EVERY == 1 {
+            let response = pb::BatchCheckPermissionsResponse::decode(message)
+                .map_err(|err| format!("cannot decode the results: {err}"))?;
+            // Seeded users are members: users.read yes, users.write no.
+            let expected: Vec<bool> = (0..CHECKS_PER_CALL).map(|i| i % 2 == 0).collect();
+            let got: Vec<bool> = response.results.iter().map(|r| r.allowed).collect();
+            if got != expected {
+                return Err(format!("expected {expected:?}, got {got:?}"));
             }
         }
         Ok(())

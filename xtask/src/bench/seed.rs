@@ -12,7 +12,8 @@ use roster_domain::hashing::{Argon2id, HashingError, PasswordHash, PasswordHashe
 use roster_domain::ids::{OrgId, RoleId, UserId};
 use roster_domain::organization_input::CreateOrganizationInput;
 use roster_domain::ports::Storage as _;
-use roster_domain::service::{Roster, Settings};
+use roster_domain::api_key::NewSecret;
+use roster_domain::service::{CreateApiKeyInput, LoginInput, Roster, Settings};
 use roster_domain::user::{User, UserStatus};
 use roster_domain::values::{DisplayName, Email, Locale, Metadata, NamePart, Password, Tags, Username};
 use roster_postgres::PostgresStorage;
@@ -35,6 +36,10 @@ pub const ORG_SLUG: &str = "bench";
 pub struct Seeded {
     /// A platform key's secret (reaches every organization).
     pub api_key: String,
+    /// An unscoped service key of the seeded organization (what internal services hold).
+    pub service_key: String,
+    /// A login session of the first seeded user (a member).
+    pub session_token: String,
     pub org_id: OrgId,
     /// The users, in creation order.
     pub user_ids: Vec<UserId>,
@@ -90,11 +95,39 @@ pub async fn seed(url: &str, users: usize) -> Result<Seeded> {
             Err(err) => failure = failure.or(Some(err)),
         }
     }
-    storage.pool().close().await;
     if let Some(err) = failure {
+        storage.pool().close().await;
         return Err(err);
     }
-    Ok(Seeded { api_key, org_id: org.id, user_ids, elapsed: started.elapsed() })
+    let elapsed = started.elapsed();
+    let service_key = roster
+        .create_service_key(
+            &principal,
+            org.id,
+            CreateApiKeyInput { name: Some("bench service".to_owned()), ..CreateApiKeyInput::default() },
+        )
+        .await
+        .map_err(|err| format!("cannot create a service key: {err}"))?
+        .1;
+    let session = roster
+        .login(LoginInput {
+            organization: Some(ORG_SLUG.to_owned()),
+            email: Some("user0@bench.example".to_owned()),
+            password: Some(PASSWORD.to_owned()),
+            client_ip: None,
+        })
+        .await
+        .map_err(|err| format!("cannot log the first user in: {err}"))?;
+    storage.pool().close().await;
+    let expose = |secret: &NewSecret| secret.expose().to_owned();
+    Ok(Seeded {
+        api_key,
+        service_key: expose(&service_key),
+        session_token: expose(&session.token),
+        org_id: org.id,
+        user_ids,
+        elapsed,
+    })
 }
 
 /// What every seeded user shares.
@@ -141,7 +174,7 @@ fn user(template: &Template, index: usize, id: UserId) -> Result<User> {
 }
 
 /// The seeding use cases never hash (users are inserted with a precomputed hash), so a
-/// hasher that refuses keeps it that way.
+/// hasher that refuses keeps it that way; it verifies for real, for the one login.
 #[derive(Debug)]
 struct NoHashing;
 
@@ -158,14 +191,15 @@ impl PasswordHasher for NoHashing {
         Box::pin(async { Err(HashingError::new("the bench seeds users with a precomputed hash")) })
     }
 
-    fn verify<'s, 'c, 'h, 'f>(&'s self, _candidate: &'c str, _hash: &'h PasswordHash) -> BoxFuture<'f, bool>
+    fn verify<'s, 'c, 'h, 'f>(&'s self, candidate: &'c str, hash: &'h PasswordHash) -> BoxFuture<'f, bool>
     where
         's: 'f,
         'c: 'f,
         'h: 'f,
         Self: 'f,
     {
-        Box::pin(async { false })
+        // Once per bench run: blocking the seeding runtime for ~20 ms is fine.
+        Box::pin(async move { Argon2id::owasp().verify_blocking(candidate, hash) })
     }
 }
 

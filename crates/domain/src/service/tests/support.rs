@@ -7,13 +7,16 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::auth::{Principal, PrincipalKind};
+use crate::audit::AuditEvent;
+use crate::auth::{Identity, Principal, PrincipalKind};
 use crate::clock::Clock as _;
 use crate::error::Error;
 use crate::hashing::PasswordHash;
-use crate::ids::{ApiKeyId, OrgId, RoleId, UserId};
+use crate::ids::{OrgId, RoleId, UserId};
 use crate::mocks::{FixedClock, MockPasswordHasher, MockStorage, MockTransaction};
 use crate::organization::{OrgStatus, Organization};
+use crate::permission::PermissionSet;
+use crate::ports::{RoleRef, UserAccess};
 use crate::role::{BuiltinRole, Role};
 use crate::service::{Roster, Settings};
 use crate::user::{User, UserStatus, UserView};
@@ -92,16 +95,63 @@ pub(super) fn invalid_field_names<T: Debug>(result: Result<T, Error>) -> Vec<Str
     invalid_fields(result).into_iter().map(|(field, _)| field).collect()
 }
 
-/// The platform operator's principal.
-pub(super) fn platform() -> Principal {
-    Principal { key_id: ApiKeyId::from_uuid(uuid()), kind: PrincipalKind::PlatformKey }
+/// The audit events a transaction recorded, shared with the test.
+pub(super) type AuditLog = Arc<Mutex<Vec<AuditEvent>>>;
+
+/// Lets `tx` record any number of audit events into `log`.
+pub(super) fn audit_into(tx: &mut MockTransaction, log: &AuditLog) {
+    let log = log.clone();
+    tx.expect_insert_audit_event().returning(move |event| {
+        log.lock().unwrap().push(event.clone());
+        Ok(())
+    });
 }
 
-/// An organization with its built-in roles.
+/// A transaction that records its audit events into a fresh log.
+pub(super) fn audited_tx() -> (MockTransaction, AuditLog) {
+    let log = AuditLog::default();
+    let mut tx = MockTransaction::new();
+    audit_into(&mut tx, &log);
+    (tx, log)
+}
+
+/// A validated permission set; panics on a malformed entry.
+pub(super) fn perms(list: &[&str]) -> PermissionSet {
+    PermissionSet::parse(list).unwrap()
+}
+
+/// A principal for an identity built from these parts, with no roles.
+pub(super) fn principal(
+    kind: PrincipalKind,
+    org_id: Option<OrgId>,
+    user_id: Option<UserId>,
+    owner: bool,
+    permissions: PermissionSet,
+) -> Principal {
+    Principal::new(Identity {
+        kind,
+        credential_id: uuid(),
+        org_id,
+        partner: false,
+        user_id,
+        roles: Vec::new(),
+        owner,
+        permissions,
+    })
+}
+
+/// The platform operator's principal: every organization, every permission.
+pub(super) fn platform() -> Principal {
+    principal(PrincipalKind::PlatformKey, None, None, true, PermissionSet::all())
+}
+
+/// An organization with its built-in roles, and the audit events its transactions
+/// ([`Tenant::tx`]) recorded.
 #[derive(Clone, Debug)]
 pub(super) struct Tenant {
     pub org: Organization,
     pub roles: Vec<Role>,
+    pub audit: AuditLog,
 }
 
 impl Tenant {
@@ -119,6 +169,7 @@ impl Tenant {
             logo_url: None,
             icon_url: None,
             parent_id: None,
+            partner: false,
             seat_limit: None,
             default_role_id: roles[2].id,
             invitation_ttl: Organization::default_invitation_ttl(),
@@ -129,7 +180,21 @@ impl Tenant {
             updated_at: now(),
             version: 1,
         };
-        Self { org, roles }
+        Self { org, roles, audit: AuditLog::default() }
+    }
+
+    /// A new partner organization.
+    pub fn partner(slug: &str) -> Self {
+        let mut tenant = Self::new(slug);
+        tenant.org.partner = true;
+        tenant
+    }
+
+    /// A new child organization of `parent`.
+    pub fn child_of(slug: &str, parent: &Tenant) -> Self {
+        let mut tenant = Self::new(slug);
+        tenant.org.parent_id = Some(parent.id());
+        tenant
     }
 
     /// The same organization with a seat limit.
@@ -148,9 +213,72 @@ impl Tenant {
         self.roles.iter().find(|r| r.key.as_str() == key).map(|r| r.id).unwrap()
     }
 
-    /// A service key of this organization, authenticated.
+    /// The role with this key.
+    pub fn role_ref(&self, key: &str) -> RoleRef {
+        let role = self.roles.iter().find(|r| r.key.as_str() == key).unwrap();
+        RoleRef { id: role.id, key: role.key.to_string(), builtin: role.builtin }
+    }
+
+    fn identity(&self, kind: PrincipalKind, user_id: Option<UserId>, owner: bool, permissions: PermissionSet) -> Identity {
+        Identity {
+            kind,
+            credential_id: uuid(),
+            org_id: Some(self.id()),
+            partner: self.org.partner,
+            user_id,
+            roles: Vec::new(),
+            owner,
+            permissions,
+        }
+    }
+
+    /// An unscoped service key of this organization, authenticated: it acts as an owner.
     pub fn key(&self) -> Principal {
-        Principal { key_id: ApiKeyId::from_uuid(uuid()), kind: PrincipalKind::ServiceKey { org_id: self.id() } }
+        Principal::new(self.identity(PrincipalKind::ServiceKey, None, true, PermissionSet::all()))
+    }
+
+    /// A service key of this organization scoped to `permissions`.
+    pub fn scoped_key(&self, permissions: &[&str]) -> Principal {
+        Principal::new(self.identity(PrincipalKind::ServiceKey, None, false, perms(permissions)))
+    }
+
+    /// A session of user `user` holding exactly `permissions` (and no roles).
+    pub fn session(&self, user: UserId, owner: bool, permissions: PermissionSet) -> Principal {
+        Principal::new(self.identity(PrincipalKind::Session, Some(user), owner, permissions))
+    }
+
+    /// A session of a new user holding the built-in role `which`.
+    pub fn session_as(&self, which: BuiltinRole) -> Principal {
+        let mut identity = self.identity(
+            PrincipalKind::Session,
+            Some(UserId::from_uuid(uuid())),
+            which == BuiltinRole::Owner,
+            PermissionSet::of_builtin(which),
+        );
+        identity.roles = vec![self.role_ref(which.key())];
+        Principal::new(identity)
+    }
+
+    /// What `user_access` reports for `user`: its roles, and `extra` permissions from
+    /// custom roles and grants.
+    pub fn access(&self, user: &User, extra: &[&str]) -> UserAccess {
+        let roles = self
+            .roles
+            .iter()
+            .filter(|r| user.role_ids.contains(&r.id))
+            .map(|r| RoleRef { id: r.id, key: r.key.to_string(), builtin: r.builtin })
+            .collect();
+        UserAccess {
+            user_id: user.id,
+            status: user.status,
+            roles,
+            permissions: extra.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    /// The audit events recorded so far by this organization's transactions.
+    pub fn audit_events(&self) -> Vec<AuditEvent> {
+        self.audit.lock().unwrap().clone()
     }
 
     /// An active user of this organization with the default role, at version 1.
@@ -191,13 +319,28 @@ impl Tenant {
         storage
     }
 
-    /// A transaction that answers role look-ups with this organization's roles.
+    /// An active owner of this organization, at version 1.
+    pub fn owner(&self, email: &str) -> User {
+        User { role_ids: vec![self.role("owner")], ..self.user(email) }
+    }
+
+    /// A transaction that answers role look-ups with this organization's roles, share-
+    /// locks it, and records audit events into [`Tenant::audit`].
     pub fn tx(&self) -> MockTransaction {
         let mut tx = MockTransaction::new();
         let roles = self.roles.clone();
         tx.expect_roles_of().returning(move |_| Ok(roles.clone()));
         let org = self.org.clone();
         tx.expect_organization_for_share().returning(move |id| Ok((id == org.id).then(|| org.clone())));
+        audit_into(&mut tx, &self.audit);
+        tx
+    }
+
+    /// [`Tenant::tx`] that also takes this organization's row lock.
+    pub fn locking_tx(&self) -> MockTransaction {
+        let mut tx = self.tx();
+        let org = self.org.clone();
+        tx.expect_organization_for_update().returning(move |id| Ok((id == org.id).then(|| org.clone())));
         tx
     }
 }
