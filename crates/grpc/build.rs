@@ -13,7 +13,17 @@ use std::path::PathBuf;
 use prost::Message as _;
 
 /// The contract's files, relative to the proto root.
-const PROTOS: [&str; 2] = ["roster/v1/organizations.proto", "roster/v1/users.proto"];
+const PROTOS: [&str; 9] = [
+    "roster/v1/organizations.proto",
+    "roster/v1/users.proto",
+    "roster/v1/auth.proto",
+    "roster/v1/authorization.proto",
+    "roster/v1/roles.proto",
+    "roster/v1/permission_grants.proto",
+    "roster/v1/api_keys.proto",
+    "roster/v1/sessions.proto",
+    "roster/v1/audit.proto",
+];
 
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR is not set")?);

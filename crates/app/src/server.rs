@@ -87,7 +87,9 @@ impl Server {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let router = rest_router(self.roster.clone(), self.backend, self.metrics);
-        let http = axum::serve(self.http, router).with_graceful_shutdown(stopped(stop_rx.clone()));
+        // With each connection's peer address, which login throttles failures by.
+        let app = router.into_make_service_with_connect_info::<SocketAddr>();
+        let http = axum::serve(self.http, app).with_graceful_shutdown(stopped(stop_rx.clone()));
         let grpc = roster_grpc::serve(self.grpc, self.roster, stopped(stop_rx));
         let (http, grpc) = tokio::join!(http, grpc);
         http.map_err(ServeError::Http)?;

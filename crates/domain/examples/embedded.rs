@@ -1,45 +1,60 @@
 //! Embedding Roster's domain with storage of your choice: the domain does no I/O, so the
 //! embedder brings the ports. Here: a tiny in-memory [`Storage`] whose transactions buffer
-//! their writes and apply them on commit, enforcing the unique slug / email / username
-//! rules, and a [`PasswordHasher`] running argon2id inline (a server would use a blocking
-//! thread pool, and the SQLite or PostgreSQL adapter). `cargo run -p roster-domain --example embedded`
+//! their writes and apply them on commit, enforcing the unique slug / email / username /
+//! role key / grant rules, and a [`PasswordHasher`] running argon2id inline (a server
+//! would use a blocking thread pool, and the SQLite or PostgreSQL adapter).
+//! `cargo run -p roster-domain --example embedded`
 #![allow(clippy::print_stdout)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use roster_domain::api_key::{ApiKey, ApiKeyOwner, SecretDigest};
+use roster_domain::audit::{AuditEvent, AuditQuery};
 use roster_domain::error::{StoreError, Unique};
+use roster_domain::grant::Grant;
 use roster_domain::hashing::{Argon2id, HashingError, PasswordHash, PasswordHasher};
-use roster_domain::ids::{ApiKeyId, OrgId, UserId};
+use roster_domain::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
 use roster_domain::organization::{OrgStatus, Organization};
 use roster_domain::organization_input::CreateOrganizationInput;
 use roster_domain::ports::{
-    ApiKeyReads, ApiKeyWrites, KeyLookup, OrganizationReads, OrganizationWrites, Storage, Transaction, UserReads,
-    UserWrites,
+    ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, KeyLookup, KeyOwnerFilter, OrganizationReads,
+    OrganizationWrites, RoleRef, SessionLookup, Storage, Transaction, UserAccess, UserReads, UserWrites,
 };
 use roster_domain::role::Role;
-use roster_domain::service::{Roster, Settings};
+use roster_domain::service::{CreateRoleInput, ListAuditInput, LoginInput, Roster, Settings};
+use roster_domain::session::{Session, ThrottleState};
 use roster_domain::user::{User, UserQuery, UserStatus, UserView};
-use roster_domain::user_input::{CreateUserInput, ListUsersInput};
-use roster_domain::values::{Password, Username};
+use roster_domain::user_input::{CreateUserInput, ListUsersInput, UpdateUserInput};
+use roster_domain::values::{Email, Password, Slug, Username};
 
 /// Everything committed so far.
 #[derive(Clone, Default)]
 struct Data {
     orgs: HashMap<OrgId, Organization>,
-    roles: HashMap<OrgId, Vec<Role>>,
+    roles: HashMap<RoleId, Role>,
     users: HashMap<UserId, User>,
     keys: HashMap<ApiKeyId, ApiKey>,
+    grants: HashMap<GrantId, Grant>,
+    sessions: HashMap<SessionId, Session>,
+    throttle: HashMap<String, ThrottleState>,
+    audit: Vec<AuditEvent>,
 }
 
 /// A buffered write, applied on commit.
 enum Write {
-    Org(Organization, Option<Vec<Role>>),
+    Org(Organization),
+    Role(Role),
+    DeleteRole(RoleId),
     User(User),
     Key(ApiKey),
+    Grant(Grant),
+    DeleteGrant(GrantId),
+    Session(Session),
+    Throttle(String, Option<ThrottleState>),
+    Audit(AuditEvent),
 }
 
 impl Data {
@@ -47,14 +62,24 @@ impl Data {
         self.orgs.get(&id).filter(|o| o.status == OrgStatus::Active)
     }
 
+    fn roles_of(&self, org: OrgId) -> Vec<Role> {
+        let mut roles: Vec<Role> = self.roles.values().filter(|r| r.org_id == org).cloned().collect();
+        roles.sort_by(|a, b| b.builtin.cmp(&a.builtin).then_with(|| a.key.as_str().cmp(b.key.as_str())));
+        roles
+    }
+
     fn live_users(&self, org: OrgId) -> impl Iterator<Item = &User> {
         self.users.values().filter(move |u| u.org_id == org && u.status != UserStatus::Deleted)
+    }
+
+    fn holders(&self, org: OrgId, role: RoleId) -> impl Iterator<Item = &User> {
+        self.live_users(org).filter(move |u| u.role_ids.contains(&role))
     }
 
     /// The uniqueness rules a database would enforce with constraints.
     fn check(&self, write: &Write) -> Result<(), StoreError> {
         let clash = match write {
-            Write::Org(org, _) if org.status == OrgStatus::Active => self
+            Write::Org(org) if org.status == OrgStatus::Active => self
                 .orgs
                 .values()
                 .any(|o| o.id != org.id && o.status == OrgStatus::Active && o.slug == org.slug)
@@ -65,6 +90,16 @@ impl Data {
                     () => (o.username == u.username).then_some(Unique::UserUsername),
                 })
             }
+            Write::Role(r) => self
+                .roles
+                .values()
+                .any(|o| o.id != r.id && o.org_id == r.org_id && o.key == r.key)
+                .then_some(Unique::RoleKey),
+            Write::Grant(g) => self
+                .grants
+                .values()
+                .any(|o| o.id != g.id && o.user_id == g.user_id && o.permission == g.permission)
+                .then_some(Unique::GrantPermission),
             _ => None,
         };
         clash.map_or(Ok(()), |unique| Err(StoreError::Duplicate(unique)))
@@ -73,12 +108,17 @@ impl Data {
     fn apply(&mut self, write: Write) -> Result<(), StoreError> {
         self.check(&write)?;
         match write {
-            Write::Org(org, roles) => {
-                self.roles.extend(roles.map(|roles| (org.id, roles)));
-                self.orgs.insert(org.id, org);
-            }
+            Write::Org(org) => drop(self.orgs.insert(org.id, org)),
+            Write::Role(role) => drop(self.roles.insert(role.id, role)),
+            Write::DeleteRole(id) => drop(self.roles.remove(&id)),
             Write::User(user) => drop(self.users.insert(user.id, user)),
             Write::Key(key) => drop(self.keys.insert(key.id, key)),
+            Write::Grant(grant) => drop(self.grants.insert(grant.id, grant)),
+            Write::DeleteGrant(id) => drop(self.grants.remove(&id)),
+            Write::Session(session) => drop(self.sessions.insert(session.id, session)),
+            Write::Throttle(key, Some(state)) => drop(self.throttle.insert(key, state)),
+            Write::Throttle(key, None) => drop(self.throttle.remove(&key)),
+            Write::Audit(event) => self.audit.push(event),
         }
         Ok(())
     }
@@ -105,12 +145,22 @@ impl OrganizationReads for MemoryStorage {
     async fn get_organization(&self, id: OrgId) -> Result<Option<Organization>, StoreError> {
         Ok(self.read(|d| d.org(id).cloned()))
     }
-    async fn list_organizations(&self, after: Option<OrgId>, limit: u32) -> Result<Vec<Organization>, StoreError> {
-        let orgs = self.read(|d| d.orgs.values().filter(|o| o.status == OrgStatus::Active).cloned().collect());
+    async fn get_organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>, StoreError> {
+        Ok(self.read(|d| d.orgs.values().find(|o| o.status == OrgStatus::Active && o.slug == *slug).cloned()))
+    }
+    async fn list_organizations(
+        &self,
+        within: Option<OrgId>,
+        after: Option<OrgId>,
+        limit: u32,
+    ) -> Result<Vec<Organization>, StoreError> {
+        let reached = |o: &&Organization| within.is_none_or(|w| o.id == w || o.parent_id == Some(w));
+        let orgs =
+            self.read(|d| d.orgs.values().filter(|o| o.status == OrgStatus::Active).filter(reached).cloned().collect());
         Ok(page(orgs, |o| o.id, after, limit))
     }
     async fn list_roles(&self, org: OrgId) -> Result<Vec<Role>, StoreError> {
-        Ok(self.read(|d| d.roles.get(&org).cloned().unwrap_or_default()))
+        Ok(self.read(|d| if d.org(org).is_some() { d.roles_of(org) } else { Vec::new() }))
     }
 }
 
@@ -128,6 +178,43 @@ impl UserReads for MemoryStorage {
         let users = self.read(|d| d.live_users(org).cloned().collect());
         Ok(page(users, |u| u.id, query.after.as_ref().map(|c| c.id), query.limit))
     }
+
+    async fn user_by_email(&self, org: OrgId, email: &Email) -> Result<Option<User>, StoreError> {
+        Ok(self.read(|d| d.live_users(org).find(|u| u.email == *email).cloned()))
+    }
+
+    async fn user_access(&self, org: OrgId, ids: &[UserId], now: DateTime<Utc>) -> Result<Vec<UserAccess>, StoreError> {
+        Ok(self.read(|d| {
+            d.live_users(org)
+                .filter(|u| ids.contains(&u.id))
+                .map(|u| {
+                    let roles: Vec<&Role> = u.role_ids.iter().filter_map(|id| d.roles.get(id)).collect();
+                    let from_roles = roles.iter().filter(|r| !r.builtin).flat_map(|r| r.permissions.names());
+                    let from_grants = d
+                        .grants
+                        .values()
+                        .filter(|g| g.user_id == u.id && g.is_active_at(now))
+                        .map(|g| g.permission.to_string());
+                    UserAccess {
+                        user_id: u.id,
+                        status: u.status,
+                        roles: roles
+                            .iter()
+                            .map(|r| RoleRef { id: r.id, key: r.key.to_string(), builtin: r.builtin })
+                            .collect(),
+                        permissions: from_roles.chain(from_grants).collect(),
+                    }
+                })
+                .collect()
+        }))
+    }
+
+    async fn list_grants(&self, org: OrgId, user: UserId) -> Result<Vec<Grant>, StoreError> {
+        let mut grants: Vec<Grant> =
+            self.read(|d| d.grants.values().filter(|g| g.org_id == org && g.user_id == user).cloned().collect());
+        grants.sort_by(|a, b| a.permission.cmp(&b.permission));
+        Ok(grants)
+    }
 }
 
 #[async_trait]
@@ -135,17 +222,73 @@ impl ApiKeyReads for MemoryStorage {
     async fn find_api_key(&self, digest: &SecretDigest) -> Result<Option<KeyLookup>, StoreError> {
         Ok(self.read(|d| {
             let key = d.keys.values().find(|k| k.digest == *digest)?.clone();
-            let org_status = key.owner.org_id().map(|id| d.orgs.get(&id).map_or(OrgStatus::Deleted, |o| o.status));
-            Some(KeyLookup { key, org_status })
+            let org = key.owner.org_id().and_then(|id| d.orgs.get(&id));
+            let org_status = key.owner.org_id().map(|_| org.map_or(OrgStatus::Deleted, |o| o.status));
+            Some(KeyLookup { key, org_status, org_partner: org.is_some_and(|o| o.partner) })
         }))
     }
-    async fn list_api_keys(&self, org: OrgId, after: Option<ApiKeyId>, limit: u32) -> Result<Vec<ApiKey>, StoreError> {
-        let keys = self.read(|d| d.keys.values().filter(|k| k.owner.org_id() == Some(org)).cloned().collect());
+    async fn list_api_keys(
+        &self,
+        org: OrgId,
+        owner: KeyOwnerFilter,
+        after: Option<ApiKeyId>,
+        limit: u32,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        let wanted = match owner {
+            KeyOwnerFilter::Service => ApiKeyOwner::Organization(org),
+            KeyOwnerFilter::User(user) => ApiKeyOwner::User(org, user),
+        };
+        let keys = self.read(|d| d.keys.values().filter(|k| k.owner == wanted).cloned().collect());
         Ok(page(keys, |k| k.id, after, limit))
+    }
+    async fn find_session(&self, digest: &SecretDigest) -> Result<Option<SessionLookup>, StoreError> {
+        Ok(self.read(|d| {
+            let session = d.sessions.values().find(|s| s.digest == *digest)?.clone();
+            let org = d.orgs.get(&session.org_id);
+            Some(SessionLookup {
+                session,
+                org_status: org.map(|o| o.status),
+                org_partner: org.is_some_and(|o| o.partner),
+            })
+        }))
+    }
+    async fn list_sessions(
+        &self,
+        org: OrgId,
+        user: UserId,
+        now: DateTime<Utc>,
+        after: Option<SessionId>,
+        limit: u32,
+    ) -> Result<Vec<Session>, StoreError> {
+        let live = |s: &&Session| s.org_id == org && s.user_id == user && s.is_usable_at(now);
+        let sessions = self.read(|d| d.sessions.values().filter(live).cloned().collect());
+        Ok(page(sessions, |s| s.id, after, limit))
+    }
+    async fn login_throttle(&self, keys: &[String]) -> Result<Vec<(String, ThrottleState)>, StoreError> {
+        Ok(self.read(|d| keys.iter().filter_map(|k| Some((k.clone(), d.throttle.get(k)?.clone()))).collect()))
     }
     async fn count_platform_keys(&self) -> Result<u64, StoreError> {
         let live = |k: &&ApiKey| k.owner == ApiKeyOwner::Platform && k.revoked_at.is_none();
         Ok(self.read(|d| d.keys.values().filter(live).count()) as u64)
+    }
+}
+
+#[async_trait]
+impl AuditReads for MemoryStorage {
+    async fn list_audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        let matches = |e: &&AuditEvent| {
+            e.org_id == org
+                && query.actor.as_ref().is_none_or(|a| *a == e.actor)
+                && query.action.as_ref().is_none_or(|a| *a == e.action)
+                && query.target_id.as_ref().is_none_or(|t| *t == e.target_id)
+                && query.since.is_none_or(|t| e.occurred_at >= t)
+                && query.until.is_none_or(|t| e.occurred_at < t)
+                && query.before.is_none_or(|b| e.id < b)
+        };
+        let mut events: Vec<AuditEvent> = self.read(|d| d.audit.iter().filter(matches).cloned().collect());
+        events.sort_by_key(|e| std::cmp::Reverse(e.id));
+        events.truncate(query.limit as usize);
+        Ok(events)
     }
 }
 
@@ -180,16 +323,46 @@ impl MemoryTx {
 #[async_trait]
 impl OrganizationWrites for MemoryTx {
     async fn insert_organization(&mut self, org: &Organization, roles: &[Role]) -> Result<(), StoreError> {
-        self.stage(Write::Org(org.clone(), Some(roles.to_vec())))
+        self.stage(Write::Org(org.clone()))?;
+        for role in roles {
+            self.stage(Write::Role(role.clone()))?;
+        }
+        Ok(())
     }
     async fn organization_for_update(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
         Ok(self.storage.read(|d| d.org(id).cloned()))
     }
     async fn update_organization(&mut self, org: &Organization) -> Result<(), StoreError> {
-        self.stage(Write::Org(org.clone(), None))
+        self.stage(Write::Org(org.clone()))
     }
     async fn roles_of(&mut self, org: OrgId) -> Result<Vec<Role>, StoreError> {
-        self.storage.list_roles(org).await
+        Ok(self.storage.read(|d| d.roles_of(org)))
+    }
+    async fn insert_role(&mut self, role: &Role) -> Result<(), StoreError> {
+        self.stage(Write::Role(role.clone()))
+    }
+    async fn role_for_update(&mut self, org: OrgId, id: RoleId) -> Result<Option<Role>, StoreError> {
+        Ok(self.storage.read(|d| d.roles.get(&id).filter(|r| r.org_id == org).cloned()))
+    }
+    async fn update_role(&mut self, role: &Role) -> Result<(), StoreError> {
+        self.stage(Write::Role(role.clone()))
+    }
+    async fn count_role_holders(&mut self, org: OrgId, role: RoleId) -> Result<u64, StoreError> {
+        Ok(self.storage.read(|d| d.holders(org, role).count()) as u64)
+    }
+    async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError> {
+        let holders: Vec<User> = self.storage.read(|d| d.holders(org, from).cloned().collect());
+        for mut user in holders {
+            user.role_ids.retain(|r| *r != from && *r != to);
+            user.role_ids.push(to);
+            user.version += 1;
+            self.writes.push(Write::User(user));
+        }
+        Ok(())
+    }
+    async fn delete_role(&mut self, _org: OrgId, id: RoleId) -> Result<(), StoreError> {
+        self.writes.push(Write::DeleteRole(id));
+        Ok(())
     }
 }
 
@@ -218,6 +391,28 @@ impl UserWrites for MemoryTx {
             .extend(doomed.into_iter().map(|u| Write::User(User { status: UserStatus::Deleted, updated_at: at, ..u })));
         Ok(deleted)
     }
+    async fn count_active_owners(
+        &mut self,
+        org: OrgId,
+        owner_role: RoleId,
+        excluding: &[UserId],
+    ) -> Result<u64, StoreError> {
+        let counts = |u: &&User| u.status == UserStatus::Active && !excluding.contains(&u.id);
+        Ok(self.storage.read(|d| d.holders(org, owner_role).filter(counts).count()) as u64)
+    }
+    async fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        self.stage(Write::Grant(grant.clone()))
+    }
+    async fn grant_for_update(&mut self, org: OrgId, user: UserId, id: GrantId) -> Result<Option<Grant>, StoreError> {
+        Ok(self.storage.read(|d| d.grants.get(&id).filter(|g| g.org_id == org && g.user_id == user).cloned()))
+    }
+    async fn update_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        self.stage(Write::Grant(grant.clone()))
+    }
+    async fn delete_grant(&mut self, _org: OrgId, id: GrantId) -> Result<(), StoreError> {
+        self.writes.push(Write::DeleteGrant(id));
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -225,12 +420,82 @@ impl ApiKeyWrites for MemoryTx {
     async fn insert_api_key(&mut self, key: &ApiKey) -> Result<(), StoreError> {
         self.stage(Write::Key(key.clone()))
     }
-    async fn revoke_api_key(&mut self, org: OrgId, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, StoreError> {
-        let live = |k: &&ApiKey| k.owner.org_id() == Some(org) && k.revoked_at.is_none();
+    async fn revoke_api_key(
+        &mut self,
+        org: OrgId,
+        owner: KeyOwnerFilter,
+        id: ApiKeyId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let wanted = match owner {
+            KeyOwnerFilter::Service => ApiKeyOwner::Organization(org),
+            KeyOwnerFilter::User(user) => ApiKeyOwner::User(org, user),
+        };
+        let live = |k: &&ApiKey| k.owner == wanted && k.revoked_at.is_none();
         let key = self.storage.read(|d| d.keys.get(&id).filter(live).cloned());
         let found = key.is_some();
         self.writes.extend(key.map(|k| Write::Key(ApiKey { revoked_at: Some(at), ..k })));
         Ok(found)
+    }
+    async fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let key = self.storage.read(|d| d.keys.get(&id).cloned());
+        self.writes.extend(key.map(|k| Write::Key(ApiKey { last_used_at: Some(at), ..k })));
+        Ok(())
+    }
+    async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError> {
+        self.stage(Write::Session(session.clone()))
+    }
+    async fn revoke_session(
+        &mut self,
+        org: OrgId,
+        user: UserId,
+        id: SessionId,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let live = |s: &&Session| s.org_id == org && s.user_id == user && s.revoked_at.is_none();
+        let session = self.storage.read(|d| d.sessions.get(&id).filter(live).cloned());
+        let found = session.is_some();
+        self.writes.extend(session.map(|s| Write::Session(Session { revoked_at: Some(at), ..s })));
+        Ok(found)
+    }
+    async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let session = self.storage.read(|d| d.sessions.get(&id).cloned());
+        self.writes.extend(session.map(|s| Write::Session(Session { last_used_at: Some(at), ..s })));
+        Ok(())
+    }
+    async fn record_login_failure(
+        &mut self,
+        key: &str,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> Result<u32, StoreError> {
+        let state = self.storage.read(|d| d.throttle.get(key).cloned());
+        let mut state = state.unwrap_or(ThrottleState { failures: 0, locked_until: None });
+        // The toy keeps no failure times: a lock older than the window starts afresh.
+        if state.locked_until.is_some_and(|until| until + window < now) {
+            state = ThrottleState { failures: 0, locked_until: None };
+        }
+        state.failures += 1;
+        let failures = state.failures;
+        self.writes.push(Write::Throttle(key.to_owned(), Some(state)));
+        Ok(failures)
+    }
+    async fn lock_login(&mut self, key: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        let failures = self.storage.read(|d| d.throttle.get(key).map_or(0, |s| s.failures));
+        self.writes.push(Write::Throttle(key.to_owned(), Some(ThrottleState { failures, locked_until: Some(until) })));
+        Ok(())
+    }
+    async fn clear_login_failures(&mut self, key: &str) -> Result<(), StoreError> {
+        self.writes.push(Write::Throttle(key.to_owned(), None));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditWrites for MemoryTx {
+    async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.writes.push(Write::Audit(event.clone()));
+        Ok(())
     }
 }
 
@@ -278,7 +543,8 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let (key, secret) = roster.bootstrap_platform_key().await?.ok_or("storage already had a platform key")?;
     println!("bootstrapped platform key {} ({}…)", key.id, key.prefix);
     assert!(roster.bootstrap_platform_key().await?.is_none(), "bootstrap happens once");
-    let operator = roster.authenticate(secret.expose()).await?;
+    // Front ends tag every principal with the request's id, so audit events carry it.
+    let operator = roster.authenticate(secret.expose()).await?.with_request_id("req-1");
     println!("authenticated as {}", operator.actor());
 
     let acme = CreateOrganizationInput {
@@ -295,24 +561,63 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         name: Some(name.into()),
         ..Default::default()
     };
-    let ada = CreateUserInput { generate_password: true, ..user("Ada.Lovelace@acme.example", "Ada Lovelace") };
+    let ada = CreateUserInput {
+        generate_password: true,
+        role: Some("owner".into()),
+        ..user("Ada.Lovelace@acme.example", "Ada Lovelace")
+    };
     let ada = roster.create_user(&operator, org.id, ada).await?;
     let (u, password) = (&ada.view.user, ada.generated_password.ok_or("no password was generated")?);
     let verifies = hasher.verify(password.expose(), u.password_hash.as_ref().ok_or("no hash")?).await;
-    println!("created {} <{}>: {}, with a generated password of", u.username, u.email, u.status.as_str());
+    println!("created owner {} <{}>: {}, with a generated password of", u.username, u.email, u.status.as_str());
     println!("  {} chars that verifies against the stored hash: {verifies}", password.expose().len());
 
     // Rule 1: emails are unique per organization, case-insensitively.
     let again = roster.create_user(&operator, org.id, user("ADA.LOVELACE@acme.example", "Ada")).await;
     println!("the same email again: {}", again.err().ok_or("duplicate accepted")?.code());
 
-    let grace = CreateUserInput { role: Some("admin".into()), ..user("grace@acme.example", "Grace Hopper") };
-    let grace = roster.create_user(&operator, org.id, grace).await?;
-    println!("created {} without a password: {}", grace.view.user.username, grace.view.user.status.as_str());
+    // Ada logs in; her session acts with her permissions.
+    let login = LoginInput {
+        organization: Some("acme".into()),
+        email: Some("ada.lovelace@acme.example".into()),
+        password: Some(password.expose().to_owned()),
+        client_ip: Some("192.0.2.1".into()),
+    };
+    let outcome = roster.login(login).await?;
+    let ada_session = roster.authenticate(outcome.token.expose()).await?.with_request_id("req-2");
+    println!("ada logged in: session {} until {}", outcome.session.id, outcome.session.expires_at);
+
+    let billing = CreateRoleInput {
+        key: Some("billing".into()),
+        name: Some("Billing".into()),
+        description: None,
+        permissions: Some(vec!["users.read".into(), "invoices.approve".into()]),
+    };
+    let billing = roster.create_role(&ada_session, org.id, billing).await?;
+    println!("ada created role {} with {:?}", billing.key, billing.permissions.names());
+
+    let grace = CreateUserInput {
+        password: Some("correct horse battery staple".into()),
+        role_ids: Some(vec![billing.id.to_string()]),
+        ..user("grace@acme.example", "Grace Hopper")
+    };
+    let grace = roster.create_user(&ada_session, org.id, grace).await?.view.user;
+    println!("created {} with role billing", grace.username);
 
     // Rule 2: the seat limit holds (invited users take a seat too).
     let alan = roster.create_user(&operator, org.id, user("alan@acme.example", "Alan Turing")).await;
     println!("a third user: {}", alan.err().ok_or("seat limit exceeded")?);
+
+    // Rule 3: the last active owner cannot be suspended.
+    let suspend = UpdateUserInput { status: Some("suspended".into()), ..Default::default() };
+    let last = roster.update_user(&ada_session, org.id, u.id, suspend, None).await;
+    println!("suspending the only owner: {}", last.err().ok_or("the last owner was suspended")?.code());
+
+    // What internal services ask on their hot path.
+    let checks =
+        [(grace.id.to_string(), "invoices.approve".to_owned()), (grace.id.to_string(), "users.write".to_owned())];
+    let answers = roster.check_permissions(&operator, org.id, &checks).await?;
+    println!("may grace approve invoices / write users? {answers:?}");
 
     let roles = storage.list_roles(org.id).await?;
     let page = roster.list_users(&operator, org.id, ListUsersInput::default()).await?;
@@ -326,6 +631,12 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
             u.status.as_str(),
             keys.join(",")
         );
+    }
+
+    let audit = roster.list_audit_events(&operator, org.id, ListAuditInput::default()).await?;
+    println!("audit trail of {}, newest first:", org.slug);
+    for e in &audit.items {
+        println!("  {:<22} {:<44} request {}", e.action, e.actor, e.request_id.as_deref().unwrap_or("-"));
     }
     Ok(())
 }

@@ -18,8 +18,10 @@
 //! use roster_domain::organization_input::CreateOrganizationInput;
 //!
 //! let roster = Roster::new(storage, hasher, Settings::default());
-//! let (platform, _secret) = roster.create_platform_key("bootstrap").await?;
-//! let principal = roster.authenticate(_secret.expose()).await?;
+//! let (platform, secret) = roster.create_platform_key("bootstrap").await?;
+//! // Every request authenticates its bearer token; the request id ends up in the audit
+//! // events of the changes it makes.
+//! let principal = roster.authenticate(secret.expose()).await?.with_request_id("req-1");
 //! let org = roster
 //!     .create_organization(&principal, CreateOrganizationInput {
 //!         slug: Some("acme".into()),

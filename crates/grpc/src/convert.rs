@@ -52,6 +52,7 @@ pub(crate) fn organization(org: Organization) -> pb::Organization {
         created_at: Some(timestamp(org.created_at)),
         updated_at: Some(timestamp(org.updated_at)),
         version: org.version,
+        partner: org.partner,
     }
 }
 
@@ -142,8 +143,32 @@ pub(crate) fn list_field(domain_field: &str) -> String {
     }
 }
 
+/// A protobuf timestamp as a time, or `invalid` on `field` when it is out of range (nanos
+/// outside 0..1e9, or a date chrono cannot represent).
+pub(crate) fn time(v: &mut Validator, field: &str, at: Timestamp) -> Option<DateTime<Utc>> {
+    let nanos = u32::try_from(at.nanos).ok().filter(|n| *n < 1_000_000_000);
+    let time = nanos.and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos));
+    if time.is_none() {
+        v.push(field, "invalid", format!("{field} is not a valid timestamp"));
+    }
+    time
+}
+
+/// An optional id field (`optional string` in the contract): unset is `None`, set must be
+/// a UUID.
+pub(crate) fn optional_id<T: FromStr<Err = InvalidId>>(
+    v: &mut Validator,
+    field: &str,
+    raw: Option<&str>,
+) -> Option<Option<T>> {
+    match raw {
+        None => Some(None),
+        Some(raw) => id(v, field, raw).map(Some),
+    }
+}
+
 /// proto3 cannot tell an unset `string` from an empty one: both mean "not given".
-fn non_empty(raw: String) -> Option<String> {
+pub(crate) fn non_empty(raw: String) -> Option<String> {
     (!raw.is_empty()).then_some(raw)
 }
 
@@ -160,6 +185,7 @@ pub(crate) fn create_organization_input(req: pb::CreateOrganizationRequest) -> C
         seat_limit: req.seat_limit.map(i64::from),
         default_role: req.default_role,
         invitation_ttl_seconds: req.invitation_ttl_seconds,
+        partner: req.partner,
     }
 }
 
@@ -204,7 +230,7 @@ pub(crate) fn list_users_input(limit: PageSize, req: pb::ListUsersRequest) -> Li
 /// (each must name a field of the patch message, else `update_mask` is invalid); with an
 /// absent or empty one, every field that is set in the patch (lists and maps: non-empty),
 /// so nothing is cleared without naming it.
-fn masked<'f>(v: &mut Validator, mask: Option<FieldMask>, fields: &[(&'f str, bool)]) -> Vec<&'f str> {
+pub(crate) fn masked<'f>(v: &mut Validator, mask: Option<FieldMask>, fields: &[(&'f str, bool)]) -> Vec<&'f str> {
     let paths = mask.map(|m| m.paths).unwrap_or_default();
     if paths.is_empty() {
         return fields.iter().filter(|(_, set)| *set).map(|(name, _)| *name).collect();
@@ -221,7 +247,7 @@ fn masked<'f>(v: &mut Validator, mask: Option<FieldMask>, fields: &[(&'f str, bo
 }
 
 /// A masked field that cannot be cleared must carry a value.
-fn keep<T>(v: &mut Validator, message: &str, field: &str, value: Option<T>) -> Option<T> {
+pub(crate) fn keep<T>(v: &mut Validator, message: &str, field: &str, value: Option<T>) -> Option<T> {
     if value.is_none() {
         v.push(
             &format!("{message}.{field}"),
@@ -254,6 +280,7 @@ pub(crate) fn update_organization_input(
             ("seat_limit", p.seat_limit.is_some()),
             ("default_role_id", p.default_role_id.is_some()),
             ("invitation_ttl_seconds", p.invitation_ttl_seconds.is_some()),
+            ("partner", p.partner.is_some()),
         ],
     );
     let on = |field: &str| selected.contains(&field);
@@ -287,6 +314,9 @@ pub(crate) fn update_organization_input(
     }
     if on("invitation_ttl_seconds") {
         input.invitation_ttl_seconds = keep(v, "organization", "invitation_ttl_seconds", p.invitation_ttl_seconds);
+    }
+    if on("partner") {
+        input.partner = keep(v, "organization", "partner", p.partner);
     }
     input
 }
@@ -487,6 +517,36 @@ mod tests {
         assert_eq!(user_status_name(pb::UserStatus::Invited.into()), "invited");
         assert_eq!(user_status_name(0), "unspecified");
         assert_eq!(user_status_name(99), "99");
+    }
+
+    #[test]
+    fn wire_timestamps_out_of_range_are_invalid() {
+        let mut v = Validator::default();
+        let at = time(&mut v, "since", Timestamp { seconds: 1_700_000_000, nanos: 5 });
+        assert_eq!(at, DateTime::from_timestamp(1_700_000_000, 5));
+        assert_eq!(time(&mut v, "until", Timestamp { seconds: 0, nanos: -1 }), None);
+        assert_eq!(time(&mut v, "expires_at", Timestamp { seconds: i64::MAX, nanos: 0 }), None);
+        assert_eq!(fields(v), ["until", "expires_at"]);
+    }
+
+    #[test]
+    fn optional_ids_are_none_when_unset() {
+        let mut v = Validator::default();
+        assert_eq!(optional_id::<roster_domain::ids::UserId>(&mut v, "user_id", None), Some(None));
+        assert_eq!(optional_id::<roster_domain::ids::UserId>(&mut v, "user_id", Some("x")), None);
+        assert_eq!(fields(v), ["user_id"]);
+    }
+
+    #[test]
+    fn partner_is_masked_like_any_field_and_cannot_be_cleared() {
+        let mut v = Validator::default();
+        let patch = pb::OrganizationPatch { partner: Some(true), ..Default::default() };
+        let input = update_organization_input(&mut v, Some(patch), None);
+        assert!(v.is_ok());
+        assert_eq!(input.partner, Some(true));
+        let mut v = Validator::default();
+        update_organization_input(&mut v, None, mask(&["partner"]));
+        assert_eq!(fields(v), ["organization.partner"]);
     }
 
     #[test]

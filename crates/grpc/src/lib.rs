@@ -4,17 +4,20 @@
 //! compiled by this crate's build script (with `protox`, no system `protoc`). The
 //! generated messages, enums, clients and server traits are in [`pb`]:
 //!
-//! - [`pb::organization_service_server::OrganizationService`] and
-//!   [`pb::user_service_server::UserService`]: the server traits, implemented here;
-//! - [`pb::organization_service_client::OrganizationServiceClient`] and
-//!   [`pb::user_service_client::UserServiceClient`]: the matching clients;
+//! - the server traits, implemented here, one per service: `OrganizationService`,
+//!   `UserService`, `AuthService`, `AuthorizationService`, `RoleService`,
+//!   `PermissionGrantService`, `ApiKeyService`, `SessionService` and `AuditService` (e.g.
+//!   [`pb::user_service_server::UserService`]);
+//! - the matching clients (e.g. [`pb::user_service_client::UserServiceClient`]);
+//! - the messages, which are plain `prost` messages: a client may also encode them itself
+//!   (a load generator speaking HTTP/2 directly, say);
 //! - [`pb::FILE_DESCRIPTOR_SET`]: the encoded descriptor set, for `tonic-reflection`.
 //!
 //! The handlers are thin, like the REST ones: authenticate the `authorization: Bearer`
-//! key (module `auth`), turn the request into the domain's raw input (`convert`), call
-//! one [`Roster`] use case and map the result back, or map its error to a
-//! `google.rpc.Status` with `ErrorInfo` and `BadRequest` details (`status`, the one
-//! error mapping). No rule is decided here.
+//! token and take the request id (module `auth`), turn the request into the domain's raw
+//! input (`convert`), call one [`Roster`] use case and map the result back, or map its
+//! error to a `google.rpc.Status` with `ErrorInfo`, `BadRequest` and `RetryInfo` details
+//! (`status`, the one error mapping). No rule is decided here.
 //!
 //! [`routes`] assembles every service plus `grpc.health.v1` and server reflection (v1 and
 //! v1alpha); [`serve`] runs them on an already-bound listener.
@@ -26,14 +29,35 @@ use roster_domain::service::Roster;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
 
+use crate::api_keys::ApiKeys;
+use crate::audit::Audit;
+use crate::authentication::Authentication;
+use crate::authorization::Authorization;
+use crate::grants::Grants;
 use crate::organizations::Organizations;
+use crate::pb::api_key_service_server::ApiKeyServiceServer;
+use crate::pb::audit_service_server::AuditServiceServer;
+use crate::pb::auth_service_server::AuthServiceServer;
+use crate::pb::authorization_service_server::AuthorizationServiceServer;
 use crate::pb::organization_service_server::OrganizationServiceServer;
+use crate::pb::permission_grant_service_server::PermissionGrantServiceServer;
+use crate::pb::role_service_server::RoleServiceServer;
+use crate::pb::session_service_server::SessionServiceServer;
 use crate::pb::user_service_server::UserServiceServer;
+use crate::roles::Roles;
+use crate::sessions::Sessions;
 use crate::users::Users;
 
+mod api_keys;
+mod audit;
 mod auth;
+mod authentication;
+mod authorization;
 mod convert;
+mod grants;
 mod organizations;
+mod roles;
+mod sessions;
 mod status;
 mod transport;
 mod users;
@@ -55,29 +79,45 @@ pub mod pb {
     pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("roster_descriptor");
 }
 
-/// Every Roster gRPC service (`roster.v1.OrganizationService`, `roster.v1.UserService`),
-/// plus `grpc.health.v1.Health` reporting SERVING for both and for `""` (the whole
-/// server), plus server reflection in both `grpc.reflection.v1` and
-/// `grpc.reflection.v1alpha` (grpcurl 1.8 and Python's grpcio-reflection speak only the
-/// latter). Serve the result with [`tonic::transport::Server::add_routes`], or use
+/// Every Roster gRPC service (`roster.v1.OrganizationService`, `UserService`,
+/// `AuthService`, `AuthorizationService`, `RoleService`, `PermissionGrantService`,
+/// `ApiKeyService`, `SessionService`, `AuditService`), plus `grpc.health.v1.Health`
+/// reporting SERVING for each and for `""` (the whole server), plus server reflection in
+/// both `grpc.reflection.v1` and `grpc.reflection.v1alpha` (grpcurl 1.8 and Python's
+/// grpcio-reflection speak only the latter). Serve the result with [`tonic::transport::Server::add_routes`], or use
 /// [`serve`].
 ///
 /// It is `async` only because tonic-health's reporter records statuses asynchronously; it
 /// does no I/O.
 pub async fn routes(roster: Arc<Roster>) -> Routes {
     let organizations = OrganizationServiceServer::new(Organizations::new(roster.clone()));
-    let users = UserServiceServer::new(Users::new(roster));
+    let users = UserServiceServer::new(Users::new(roster.clone()));
+    let authentication = AuthServiceServer::new(Authentication::new(roster.clone()));
+    let authorization = AuthorizationServiceServer::new(Authorization::new(roster.clone()));
+    let roles = RoleServiceServer::new(Roles::new(roster.clone()));
+    let grants = PermissionGrantServiceServer::new(Grants::new(roster.clone()));
+    let api_keys = ApiKeyServiceServer::new(ApiKeys::new(roster.clone()));
+    let sessions = SessionServiceServer::new(Sessions::new(roster.clone()));
+    let audit = AuditServiceServer::new(Audit::new(roster));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     // The reporter starts with "" (overall) SERVING.
     health.set_serving::<OrganizationServiceServer<Organizations>>().await;
     health.set_serving::<UserServiceServer<Users>>().await;
+    health.set_serving::<AuthServiceServer<Authentication>>().await;
+    health.set_serving::<AuthorizationServiceServer<Authorization>>().await;
+    health.set_serving::<RoleServiceServer<Roles>>().await;
+    health.set_serving::<PermissionGrantServiceServer<Grants>>().await;
+    health.set_serving::<ApiKeyServiceServer<ApiKeys>>().await;
+    health.set_serving::<SessionServiceServer<Sessions>>().await;
+    health.set_serving::<AuditServiceServer<Audit>>().await;
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            // google.rpc.ErrorInfo / BadRequest, so reflection clients can decode error details.
+            // google.rpc.ErrorInfo / BadRequest / RetryInfo, so reflection clients can decode
+            // error details.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
     // Both descriptor sets are embedded at compile time and checked by this crate's tests,
@@ -87,6 +127,13 @@ pub async fn routes(roster: Arc<Roster>) -> Routes {
 
     Routes::new(organizations)
         .add_service(users)
+        .add_service(authentication)
+        .add_service(authorization)
+        .add_service(roles)
+        .add_service(grants)
+        .add_service(api_keys)
+        .add_service(sessions)
+        .add_service(audit)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -114,8 +161,22 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use prost::Message as _;
+    use tonic::server::NamedService;
 
-    use super::pb;
+    use super::*;
+
+    /// Every `roster.v1` service the server registers.
+    const SERVICES: [&str; 9] = [
+        OrganizationServiceServer::<Organizations>::NAME,
+        UserServiceServer::<Users>::NAME,
+        AuthServiceServer::<Authentication>::NAME,
+        AuthorizationServiceServer::<Authorization>::NAME,
+        RoleServiceServer::<Roles>::NAME,
+        PermissionGrantServiceServer::<Grants>::NAME,
+        ApiKeyServiceServer::<ApiKeys>::NAME,
+        SessionServiceServer::<Sessions>::NAME,
+        AuditServiceServer::<Audit>::NAME,
+    ];
 
     #[test]
     fn descriptor_set_holds_the_contract_and_its_imports() {
@@ -124,6 +185,13 @@ mod tests {
         for expected in [
             "roster/v1/organizations.proto",
             "roster/v1/users.proto",
+            "roster/v1/auth.proto",
+            "roster/v1/authorization.proto",
+            "roster/v1/roles.proto",
+            "roster/v1/permission_grants.proto",
+            "roster/v1/api_keys.proto",
+            "roster/v1/sessions.proto",
+            "roster/v1/audit.proto",
             "google/protobuf/timestamp.proto",
             "google/protobuf/field_mask.proto",
             "google/protobuf/empty.proto",
@@ -131,8 +199,10 @@ mod tests {
             assert!(names.contains(&expected), "{expected} missing from {names:?}");
         }
         let services: Vec<&str> = fds.file.iter().flat_map(|f| &f.service).map(|s| s.name()).collect();
-        assert!(services.contains(&"OrganizationService"));
-        assert!(services.contains(&"UserService"));
+        for expected in SERVICES {
+            let name = expected.trim_start_matches("roster.v1.");
+            assert!(services.contains(&name), "{name} missing from {services:?}");
+        }
     }
 
     #[test]
@@ -140,5 +210,6 @@ mod tests {
         assert_eq!(pb::UserStatus::Suspended.as_str_name(), "USER_STATUS_SUSPENDED");
         assert_eq!(pb::OrganizationStatus::Active.as_str_name(), "ORGANIZATION_STATUS_ACTIVE");
         assert_eq!(pb::BatchDeleteOutcome::NotFound.as_str_name(), "BATCH_DELETE_OUTCOME_NOT_FOUND");
+        assert_eq!(pb::PrincipalKind::ServiceKey.as_str_name(), "PRINCIPAL_KIND_SERVICE_KEY");
     }
 }

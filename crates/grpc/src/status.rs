@@ -2,11 +2,13 @@
 //!
 //! Every failure carries a `google.rpc.ErrorInfo` with `domain` = "roster" and `reason`
 //! equal to the REST `code` ([`Error::code`]); validation failures add a
-//! `google.rpc.BadRequest` with one field violation per bad field. Internal failures are
+//! `google.rpc.BadRequest` with one field violation per bad field, and rate limits a
+//! `google.rpc.RetryInfo` with the delay before the next attempt. Internal failures are
 //! logged with their cause chain and reach the client only as a generic message.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use roster_domain::Error;
 use roster_domain::validation::ValidationErrors;
@@ -21,9 +23,14 @@ pub(crate) fn to_status(err: Error) -> Status {
     let code = match &err {
         Error::Validation(_) => Code::InvalidArgument,
         Error::NotFound(_) => Code::NotFound,
-        Error::EmailTaken | Error::UsernameTaken | Error::SlugTaken => Code::AlreadyExists,
-        Error::SeatLimitReached { .. } => Code::FailedPrecondition,
+        Error::EmailTaken | Error::UsernameTaken | Error::SlugTaken | Error::RoleKeyTaken | Error::GrantExists => {
+            Code::AlreadyExists
+        }
+        Error::SeatLimitReached { .. } | Error::LastOwner | Error::RoleInUse { .. } | Error::ImmutableRole => {
+            Code::FailedPrecondition
+        }
         Error::VersionMismatch { .. } => Code::Aborted,
+        Error::RateLimited { .. } => Code::ResourceExhausted,
         Error::Unauthenticated => Code::Unauthenticated,
         Error::Forbidden => Code::PermissionDenied,
         Error::Internal(_) => Code::Internal,
@@ -31,11 +38,21 @@ pub(crate) fn to_status(err: Error) -> Status {
     let metadata: HashMap<String, String> = match &err {
         Error::SeatLimitReached { limit } => HashMap::from([("limit".to_owned(), limit.to_string())]),
         Error::VersionMismatch { current } => HashMap::from([("current_version".to_owned(), current.to_string())]),
+        Error::RoleInUse { holders } => HashMap::from([("holders".to_owned(), holders.to_string())]),
+        Error::RateLimited { retry_after_secs } => {
+            HashMap::from([("retry_after_seconds".to_owned(), retry_after_secs.to_string())])
+        }
         _ => HashMap::new(),
     };
     let mut details = ErrorDetails::with_error_info(err.code(), ERROR_DOMAIN, metadata);
-    if let Error::Validation(errors) = &err {
-        details.set_bad_request(errors.fields().iter().map(violation).collect::<Vec<_>>());
+    match &err {
+        Error::Validation(errors) => {
+            details.set_bad_request(errors.fields().iter().map(violation).collect::<Vec<_>>());
+        }
+        Error::RateLimited { retry_after_secs } => {
+            details.set_retry_info(Some(Duration::from_secs(*retry_after_secs)));
+        }
+        _ => {}
     }
     let message = match &err {
         Error::Internal(_) => {
@@ -107,6 +124,12 @@ mod tests {
             (Error::SlugTaken, Code::AlreadyExists),
             (Error::SeatLimitReached { limit: 3 }, Code::FailedPrecondition),
             (Error::VersionMismatch { current: 4 }, Code::Aborted),
+            (Error::LastOwner, Code::FailedPrecondition),
+            (Error::RoleInUse { holders: 2 }, Code::FailedPrecondition),
+            (Error::ImmutableRole, Code::FailedPrecondition),
+            (Error::RoleKeyTaken, Code::AlreadyExists),
+            (Error::GrantExists, Code::AlreadyExists),
+            (Error::RateLimited { retry_after_secs: 30 }, Code::ResourceExhausted),
             (Error::Unauthenticated, Code::Unauthenticated),
             (Error::Forbidden, Code::PermissionDenied),
         ];
@@ -126,6 +149,16 @@ mod tests {
         assert_eq!(info(&status).metadata.get("limit").map(String::as_str), Some("3"));
         let status = to_status(Error::VersionMismatch { current: 4 });
         assert_eq!(info(&status).metadata.get("current_version").map(String::as_str), Some("4"));
+    }
+
+    #[test]
+    fn rate_limits_say_when_to_retry() {
+        let status = to_status(Error::RateLimited { retry_after_secs: 31 });
+        let retry = status.get_details_retry_info().expect("RetryInfo is attached");
+        assert_eq!(retry.retry_delay, Some(Duration::from_secs(31)));
+        assert_eq!(info(&status).metadata.get("retry_after_seconds").map(String::as_str), Some("31"));
+        let status = to_status(Error::RoleInUse { holders: 2 });
+        assert_eq!(info(&status).metadata.get("holders").map(String::as_str), Some("2"));
     }
 
     #[test]

@@ -26,6 +26,8 @@ fn duplicate_of(sqlstate: Option<&str>, constraint: Option<&str>) -> Option<Uniq
         "users_org_email_key" => Some(Unique::UserEmail),
         "users_org_username_key" => Some(Unique::UserUsername),
         "organizations_slug_key" => Some(Unique::OrganizationSlug),
+        "roles_org_key_key" => Some(Unique::RoleKey),
+        "user_permissions_org_user_permission_key" => Some(Unique::GrantPermission),
         _ => None,
     }
 }
@@ -60,7 +62,10 @@ mod tests {
         assert_eq!(dup("users_org_email_key"), Some(Unique::UserEmail));
         assert_eq!(dup("users_org_username_key"), Some(Unique::UserUsername));
         assert_eq!(dup("organizations_slug_key"), Some(Unique::OrganizationSlug));
+        assert_eq!(dup("roles_org_key_key"), Some(Unique::RoleKey));
+        assert_eq!(dup("user_permissions_org_user_permission_key"), Some(Unique::GrantPermission));
         assert_eq!(dup("api_keys_digest_key"), None);
+        assert_eq!(dup("sessions_digest_key"), None);
         assert_eq!(dup("user_roles_pkey"), None);
         assert_eq!(duplicate_of(Some("23505"), None), None);
     }

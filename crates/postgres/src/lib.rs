@@ -7,8 +7,9 @@
 //! - Reads that need no transaction take one round trip each;
 //!   [`UserReads::get_user`](roster_domain::ports::UserReads::get_user), the hot path, is a
 //!   single prepared statement.
-//! - The three hot reads (get user, get organization, find API key) run on a few shared
-//!   `tokio-postgres` connections that pipeline concurrent queries (see [`ReadClients`]);
+//! - The hot reads (get user, get organization, and authentication's find API key, find
+//!   session and user access) run on a few shared `tokio-postgres` connections that
+//!   pipeline concurrent queries (see [`ReadClients`]);
 //!   when the URL asks for TLS (`sslmode=require`, `verify-ca`, `verify-full`), on sqlx
 //!   connections of their own instead. Lists and transactions always use the sqlx pool.
 //!   Rows of both drivers go through the same conversions (module `rows`), which re-validate
@@ -16,19 +17,31 @@
 //! - Writes run in a [`PgTransaction`] at `READ COMMITTED`; the `*_for_update` reads take
 //!   row locks (`SELECT … FOR UPDATE`), which is what keeps seat limits and version checks
 //!   true across several application instances.
-//! - Uniqueness is enforced by named partial unique indexes, reported as
-//!   [`StoreError::Duplicate`].
-//! - Every tenant query filters by `org_id`.
+//! - Uniqueness is enforced by named (partial) unique indexes and constraints, reported
+//!   as [`StoreError::Duplicate`].
+//! - [`UserReads::user_access`](roster_domain::ports::UserReads::user_access), which
+//!   authentication and every permission check need, is one prepared statement: the
+//!   users with their roles and the union of their custom roles' permissions and their
+//!   unexpired direct grants.
+//! - Every tenant query filters by `org_id`, but for what a bearer token alone names: the
+//!   look-up of a key or session by its digest, and recording when that credential (by
+//!   its id) was last used. Login throttles are keyed by account or address, no tenant's.
 //!
 //! The schema lives in `migrations/postgres`; [`PostgresStorage::migrate`] applies it.
 #![warn(missing_docs)]
 
+mod access;
 mod api_keys;
+mod audit;
 mod error;
 mod organizations;
 mod pipeline;
+#[cfg(test)]
+mod plans;
 mod reads;
+mod roles;
 mod rows;
+mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod users;
@@ -51,10 +64,16 @@ use crate::reads::ReadPool;
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// The statements of the hot reads, prepared on each pipelined connection.
-const HOT_QUERIES: Queries =
-    Queries { get_user: users::GET, get_organization: organizations::GET, find_api_key: api_keys::FIND };
+const HOT_QUERIES: Queries = Queries {
+    get_user: users::GET,
+    get_organization: organizations::GET,
+    find_api_key: api_keys::FIND,
+    find_session: sessions::FIND,
+    user_access: access::USER_ACCESS,
+};
 
-/// Where the hot reads (get user, get organization, find API key) run.
+/// Where the hot reads (get user, get organization, and authentication's find API key,
+/// find session and user access) run.
 #[derive(Debug)]
 enum HotReads {
     /// Shared pipelining `tokio-postgres` connections.

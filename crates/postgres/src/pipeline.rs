@@ -1,6 +1,6 @@
-//! The hot single-statement reads (get user, get organization, find API key) on a few
-//! long-lived `tokio-postgres` connections shared by every request, with query
-//! pipelining.
+//! The hot single-statement reads (get user, get organization, and authentication's
+//! find API key, find session and user access) on a few long-lived `tokio-postgres`
+//! connections shared by every request, with query pipelining.
 //!
 //! A pooled connection (sqlx's, or [`crate::reads::ReadPool`]) serves one query at a
 //! time: each read costs Roster one `write` and one `read` system call, and PostgreSQL a
@@ -11,7 +11,7 @@
 //! calls on both sides.
 //!
 //! - [`PipelinedReads`] holds a fixed number of connections (see [`ReadClients`]: by
-//!   default one per two cores), each with the three statements prepared once. Requests
+//!   default one per two cores), each with the five statements prepared once. Requests
 //!   are spread over them round-robin.
 //! - A connection found closed (the server restarted, an administrator terminated the
 //!   backend, the network broke) is replaced transparently: the next read on its slot
@@ -55,6 +55,10 @@ pub(crate) struct Queries {
     pub(crate) get_organization: &'static str,
     /// `find_api_key`: `($1 digest bytea)`.
     pub(crate) find_api_key: &'static str,
+    /// `find_session`: `($1 digest bytea)`.
+    pub(crate) find_session: &'static str,
+    /// `user_access`: `($1 org uuid, $2 users uuid[], $3 now timestamptz)`.
+    pub(crate) user_access: &'static str,
 }
 
 /// Which prepared statement to run.
@@ -63,6 +67,8 @@ pub(crate) enum Query {
     GetUser,
     GetOrganization,
     FindApiKey,
+    FindSession,
+    UserAccess,
 }
 
 /// How many pipelined connections serve the hot reads.
@@ -110,6 +116,8 @@ struct Session {
     get_user: Statement,
     get_organization: Statement,
     find_api_key: Statement,
+    find_session: Statement,
+    user_access: Statement,
 }
 
 impl Session {
@@ -118,6 +126,8 @@ impl Session {
             Query::GetUser => &self.get_user,
             Query::GetOrganization => &self.get_organization,
             Query::FindApiKey => &self.find_api_key,
+            Query::FindSession => &self.find_session,
+            Query::UserAccess => &self.user_access,
         }
     }
 }
@@ -202,23 +212,33 @@ impl PipelinedReads {
         self.slots.iter().filter(|slot| slot.open().is_some()).count()
     }
 
-    /// Runs `query` on one of the connections; at most one row is expected. A read whose
-    /// connection turns out dead is retried once on a new connection.
+    /// Runs `query` on one of the connections; at most one row is expected (more are
+    /// an error).
     pub(crate) async fn query_opt(
         &self,
         query: Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, StoreError> {
+        let rows = self.query(query, params).await?;
+        if rows.len() > 1 {
+            return Err(StoreError::other(MoreThanOneRow));
+        }
+        Ok(rows.into_iter().next())
+    }
+
+    /// Runs `query` on one of the connections and returns its rows. A read whose
+    /// connection turns out dead is retried once on a new connection.
+    pub(crate) async fn query(&self, query: Query, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, StoreError> {
         let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
         let session = self.session(slot).await?;
-        match session.client.query_opt(session.statement(query), params).await {
-            Ok(row) => Ok(row),
+        match session.client.query(session.statement(query), params).await {
+            Ok(rows) => Ok(rows),
             Err(e) if connection_lost(&e, &session.client) => {
                 tracing::debug!(error = %e, "pipelined read connection lost; retrying on a new one");
                 slot.discard(&session);
                 drop(session);
                 let session = self.session(slot).await?;
-                session.client.query_opt(session.statement(query), params).await.map_err(StoreError::other)
+                session.client.query(session.statement(query), params).await.map_err(StoreError::other)
             }
             Err(e) => Err(StoreError::other(e)),
         }
@@ -262,12 +282,14 @@ impl PipelinedReads {
             }
         });
         // Prepared together: one round trip.
-        let (get_user, get_organization, find_api_key) = tokio::try_join!(
+        let (get_user, get_organization, find_api_key, find_session, user_access) = tokio::try_join!(
             client.prepare_typed(self.queries.get_user, &[Type::UUID, Type::UUID]),
             client.prepare_typed(self.queries.get_organization, &[Type::UUID]),
             client.prepare_typed(self.queries.find_api_key, &[Type::BYTEA]),
+            client.prepare_typed(self.queries.find_session, &[Type::BYTEA]),
+            client.prepare_typed(self.queries.user_access, &[Type::UUID, Type::UUID_ARRAY, Type::TIMESTAMPTZ]),
         )?;
-        Ok(Session { client, get_user, get_organization, find_api_key })
+        Ok(Session { client, get_user, get_organization, find_api_key, find_session, user_access })
     }
 }
 
@@ -289,6 +311,11 @@ fn connection_lost(e: &tokio_postgres::Error, client: &Client) -> bool {
         }
     }
 }
+
+/// A read expecting at most one row got several.
+#[derive(Debug, thiserror::Error)]
+#[error("a single-row read returned several rows")]
+struct MoreThanOneRow;
 
 /// A slot's last connection attempt failed moments ago.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! A lean connection pool for the hot single-statement reads (get user, get organization,
-//! find API key) when they are not pipelined (see [`crate::pipeline`]): with
-//! [`crate::ReadClients::Off`], a URL asking for TLS, or [`crate::PostgresStorage::from_pool`].
+//! find API key, find session, user access) when they are not pipelined (see
+//! [`crate::pipeline`]): with [`crate::ReadClients::Off`], a URL asking for TLS, or
+//! [`crate::PostgresStorage::from_pool`].
 //!
 //! sqlx's pool pings a connection every time it goes back into the pool, an extra round
 //! trip per query that cannot be turned off in sqlx 0.8 and that doubled the cost of a GET

@@ -7,11 +7,16 @@ use std::fmt::Display;
 
 use chrono::{DateTime, Duration, Utc};
 use roster_domain::api_key::{ApiKey, ApiKeyOwner, SecretDigest};
+use roster_domain::audit::AuditEvent;
 use roster_domain::error::StoreError;
+use roster_domain::grant::Grant;
 use roster_domain::hashing::PasswordHash;
-use roster_domain::ids::{ApiKeyId, OrgId, RoleId, UserId};
+use roster_domain::ids::{ApiKeyId, AuditEventId, GrantId, OrgId, RoleId, SessionId, UserId};
 use roster_domain::organization::{OrgStatus, OrgSummary, Organization};
-use roster_domain::role::{Role, RoleKey};
+use roster_domain::permission::{Permission, PermissionSet};
+use roster_domain::ports::{RoleRef, UserAccess};
+use roster_domain::role::{BuiltinRole, Role, RoleKey};
+use roster_domain::session::Session;
 use roster_domain::user::{User, UserStatus};
 use roster_domain::values::{
     Description, DisplayName, DomainName, Email, HttpUrl, KeyName, Locale, Location, Metadata, NamePart, OrgName, Slug,
@@ -28,9 +33,9 @@ use crate::error::InvalidRow;
 /// The organization columns [`organization`] reads, from alias `o`.
 macro_rules! org_columns {
     () => {
-        "o.id, o.slug, o.name, o.domain, o.description, o.logo_url, o.icon_url, o.parent_id, o.seat_limit, \
-         o.default_role_id, o.invitation_ttl_seconds, o.status, o.created_by, o.modified_by, o.created_at, \
-         o.updated_at, o.version"
+        "o.id, o.slug, o.name, o.domain, o.description, o.logo_url, o.icon_url, o.parent_id, o.partner, \
+         o.seat_limit, o.default_role_id, o.invitation_ttl_seconds, o.status, o.created_by, o.modified_by, \
+         o.created_at, o.updated_at, o.version"
     };
 }
 
@@ -52,18 +57,46 @@ macro_rules! role_ids_column {
 /// The role columns [`role`] reads, from alias `r`.
 macro_rules! role_columns {
     () => {
-        "r.id, r.org_id, r.key, r.name, r.description, r.builtin, r.created_at"
+        "r.id, r.org_id, r.key, r.name, r.description, r.builtin, r.permissions, r.created_at, r.updated_at, \
+         r.version"
     };
 }
 
 /// The API key columns [`api_key`] reads, from alias `k`.
 macro_rules! key_columns {
     () => {
-        "k.id, k.org_id, k.name, k.prefix, k.digest, k.created_by, k.created_at, k.expires_at, k.revoked_at"
+        "k.id, k.org_id, k.user_id, k.name, k.prefix, k.digest, k.scope, k.created_by, k.created_at, \
+         k.expires_at, k.revoked_at, k.last_used_at"
     };
 }
 
-pub(crate) use {key_columns, org_columns, role_columns, role_ids_column, user_columns};
+/// The session columns [`session`] reads, from alias `s`.
+macro_rules! session_columns {
+    () => {
+        "s.id, s.org_id, s.user_id, s.digest, s.client_ip, s.created_at, s.expires_at, s.revoked_at, \
+         s.last_used_at"
+    };
+}
+
+/// The grant columns [`grant`] reads, from alias `g`.
+macro_rules! grant_columns {
+    () => {
+        "g.id, g.org_id, g.user_id, g.permission, g.expires_at, g.created_by, g.created_at, g.updated_at, \
+         g.version"
+    };
+}
+
+/// The audit event columns [`audit_event`] reads, from alias `a`.
+macro_rules! audit_columns {
+    () => {
+        "a.id, a.org_id, a.actor, a.action, a.target_type, a.target_id, a.request_id, a.occurred_at, a.details"
+    };
+}
+
+pub(crate) use {
+    audit_columns, grant_columns, key_columns, org_columns, role_columns, role_ids_column, session_columns,
+    user_columns,
+};
 
 /// A column type both drivers decode (sqlx for most queries, `tokio-postgres` for the
 /// pipelined hot reads).
@@ -135,6 +168,7 @@ pub(crate) fn organization<R: Columns>(row: &R) -> Result<Organization, StoreErr
         logo_url: optional(row, "logo_url", HttpUrl::parse)?,
         icon_url: optional(row, "icon_url", HttpUrl::parse)?,
         parent_id: col::<Option<Uuid>>(row, "parent_id")?.map(OrgId::from_uuid),
+        partner: col(row, "partner")?,
         seat_limit: valid("seat_limit", seat_limit.map(u32::try_from).transpose())?,
         default_role_id: RoleId::from_uuid(col(row, "default_role_id")?),
         invitation_ttl: Duration::seconds(col(row, "invitation_ttl_seconds")?),
@@ -190,43 +224,154 @@ pub(crate) fn user_with_roles<R: Columns>(row: &R, role_ids: Vec<RoleId>) -> Res
     })
 }
 
-/// A role from [`role_columns`].
+/// A role from [`role_columns`]. Built-in roles store no permissions: theirs are the
+/// code's ([`PermissionSet::of_builtin`]), as [`Role::builtin`] made them.
 pub(crate) fn role<R: Columns>(row: &R) -> Result<Role, StoreError> {
+    let key = valid("key", RoleKey::parse(col::<String>(row, "key")?))?;
+    let builtin: bool = col(row, "builtin")?;
+    let permissions = match BuiltinRole::from_key(key.as_str()).filter(|_| builtin) {
+        Some(which) => PermissionSet::of_builtin(which),
+        None => PermissionSet::from_stored(col::<Vec<String>>(row, "permissions")?),
+    };
     Ok(Role {
         id: RoleId::from_uuid(col(row, "id")?),
         org_id: OrgId::from_uuid(col(row, "org_id")?),
-        key: valid("key", RoleKey::parse(col::<String>(row, "key")?))?,
+        key,
         name: col(row, "name")?,
         description: col(row, "description")?,
-        builtin: col(row, "builtin")?,
+        builtin,
+        permissions,
         created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        version: col(row, "version")?,
     })
+}
+
+/// What a role stores as its permissions: nothing for built-ins (the code fixes theirs),
+/// the wire names otherwise (`*` for every permission).
+pub(crate) fn stored_permissions(role: &Role) -> Vec<String> {
+    if role.builtin { Vec::new() } else { role.permissions.names() }
 }
 
 /// An API key from [`key_columns`].
 pub(crate) fn api_key<R: Columns>(row: &R) -> Result<ApiKey, StoreError> {
-    let digest: Vec<u8> = col(row, "digest")?;
-    let digest: [u8; 32] = valid("digest", <[u8; 32]>::try_from(digest.as_slice()))?;
-    let owner = match col::<Option<Uuid>>(row, "org_id")? {
-        Some(org) => ApiKeyOwner::Organization(OrgId::from_uuid(org)),
-        None => ApiKeyOwner::Platform,
+    let owner = match (col::<Option<Uuid>>(row, "org_id")?, col::<Option<Uuid>>(row, "user_id")?) {
+        (Some(org), Some(user)) => ApiKeyOwner::User(OrgId::from_uuid(org), UserId::from_uuid(user)),
+        (Some(org), None) => ApiKeyOwner::Organization(OrgId::from_uuid(org)),
+        (None, None) => ApiKeyOwner::Platform,
+        (None, Some(_)) => return Err(StoreError::other(InvalidRow::new("user_id", "a personal key without an org"))),
     };
     Ok(ApiKey {
         id: ApiKeyId::from_uuid(col(row, "id")?),
         owner,
         name: valid("name", KeyName::parse(col::<String>(row, "name")?))?,
         prefix: col(row, "prefix")?,
-        digest: SecretDigest::from_bytes(digest),
+        digest: SecretDigest::from_bytes(digest_bytes(row)?),
+        scope: col::<Option<Vec<String>>>(row, "scope")?.map(PermissionSet::from_stored),
         created_by: col(row, "created_by")?,
         created_at: col(row, "created_at")?,
         expires_at: col(row, "expires_at")?,
         revoked_at: col(row, "revoked_at")?,
+        last_used_at: col(row, "last_used_at")?,
+    })
+}
+
+/// A SHA-256 digest column (`digest`).
+fn digest_bytes<R: Columns>(row: &R) -> Result<[u8; 32], StoreError> {
+    let digest: Vec<u8> = col(row, "digest")?;
+    valid("digest", <[u8; 32]>::try_from(digest.as_slice()))
+}
+
+/// A session from [`session_columns`].
+pub(crate) fn session<R: Columns>(row: &R) -> Result<Session, StoreError> {
+    Ok(Session {
+        id: SessionId::from_uuid(col(row, "id")?),
+        org_id: OrgId::from_uuid(col(row, "org_id")?),
+        user_id: UserId::from_uuid(col(row, "user_id")?),
+        digest: SecretDigest::from_bytes(digest_bytes(row)?),
+        client_ip: col(row, "client_ip")?,
+        created_at: col(row, "created_at")?,
+        expires_at: col(row, "expires_at")?,
+        revoked_at: col(row, "revoked_at")?,
+        last_used_at: col(row, "last_used_at")?,
+    })
+}
+
+/// A direct grant from [`grant_columns`].
+pub(crate) fn grant<R: Columns>(row: &R) -> Result<Grant, StoreError> {
+    Ok(Grant {
+        id: GrantId::from_uuid(col(row, "id")?),
+        org_id: OrgId::from_uuid(col(row, "org_id")?),
+        user_id: UserId::from_uuid(col(row, "user_id")?),
+        permission: valid("permission", Permission::parse(col::<String>(row, "permission")?))?,
+        expires_at: col(row, "expires_at")?,
+        created_by: col(row, "created_by")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        version: col(row, "version")?,
+    })
+}
+
+/// An audit event from [`audit_columns`].
+pub(crate) fn audit_event<R: Columns>(row: &R) -> Result<AuditEvent, StoreError> {
+    Ok(AuditEvent {
+        id: AuditEventId::from_uuid(col(row, "id")?),
+        org_id: OrgId::from_uuid(col(row, "org_id")?),
+        actor: col(row, "actor")?,
+        action: col(row, "action")?,
+        target_type: col(row, "target_type")?,
+        target_id: col(row, "target_id")?,
+        request_id: col(row, "request_id")?,
+        occurred_at: col(row, "occurred_at")?,
+        details: row.json("details")?,
+    })
+}
+
+/// What a user may do, from [`crate::access::USER_ACCESS`]: `id`, `status`, the parallel
+/// arrays `role_ids`, `role_keys` and `role_builtins`, the custom roles' permissions
+/// space-separated in `role_permissions`, and the unexpired `grants`. Roles come out in id
+/// order, permissions united, in byte order.
+pub(crate) fn user_access<R: Columns>(row: &R) -> Result<UserAccess, StoreError> {
+    let status: String = col(row, "status")?;
+    let ids: Vec<Uuid> = col(row, "role_ids")?;
+    let keys: Vec<String> = col(row, "role_keys")?;
+    let builtins: Vec<bool> = col(row, "role_builtins")?;
+    if ids.len() != keys.len() || ids.len() != builtins.len() {
+        return Err(StoreError::other(InvalidRow::new("role_ids", "role arrays of different lengths")));
+    }
+    let mut roles = ids
+        .into_iter()
+        .zip(keys)
+        .zip(builtins)
+        .map(|((id, key), builtin)| {
+            let key = valid("role key", RoleKey::parse(key))?;
+            Ok(RoleRef { id: RoleId::from_uuid(id), key: key.as_str().to_owned(), builtin })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    roles.sort_unstable_by_key(|role| role.id);
+    let from_roles: Option<String> = col(row, "role_permissions")?;
+    let mut permissions: Vec<String> = col(row, "grants")?;
+    permissions
+        .extend(from_roles.iter().flat_map(|joined| joined.split(' ')).filter(|p| !p.is_empty()).map(str::to_owned));
+    permissions.sort_unstable();
+    permissions.dedup();
+    Ok(UserAccess {
+        user_id: UserId::from_uuid(col(row, "id")?),
+        status: valid("status", UserStatus::from_name(&status).ok_or("unknown user status"))?,
+        roles,
+        permissions,
     })
 }
 
 /// Parses an organization status read next to something else (`org_status`).
 pub(crate) fn org_status<R: Columns>(row: &R) -> Result<Option<OrgStatus>, StoreError> {
     optional(row, "org_status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))
+}
+
+/// Whether the organization read next to something else is a partner (`org_partner`,
+/// NULL when it is gone).
+pub(crate) fn org_partner<R: Columns>(row: &R) -> Result<bool, StoreError> {
+    Ok(col::<Option<bool>>(row, "org_partner")?.unwrap_or(false))
 }
 
 /// A count, which PostgreSQL returns as `bigint`.

@@ -3,14 +3,16 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
-use roster_domain::ids::{OrgId, UserId};
-use roster_domain::ports::{UserReads, UserWrites};
+use roster_domain::grant::Grant;
+use roster_domain::ids::{GrantId, OrgId, RoleId, UserId};
+use roster_domain::ports::{UserAccess, UserReads, UserWrites};
 use roster_domain::user::{User, UserQuery, UserSort, UserView};
-use roster_domain::values::Username;
+use roster_domain::values::{Email, Username};
 use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
+use crate::access;
 use crate::error::store_error;
 use crate::pipeline::Query;
 use crate::rows::{self, Columns, role_ids_column, user_columns};
@@ -35,6 +37,20 @@ const GET_FOR_UPDATE: &str = concat!(
     role_ids_column!(),
     " FROM users u WHERE u.org_id = $1 AND u.id = $2 AND u.status <> 'deleted' FOR UPDATE"
 );
+
+/// Login's look-up (`users_org_email_key`), password hash included.
+const BY_EMAIL: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", ",
+    role_ids_column!(),
+    " FROM users u WHERE u.org_id = $1 AND u.email_normalized COLLATE \"C\" = $2 AND u.status <> 'deleted'"
+);
+
+/// Active holders of the owner role `$2` but those of `$3` (`user_roles_role_idx`).
+pub(crate) const COUNT_ACTIVE_OWNERS: &str = "SELECT count(*) AS count FROM user_roles ur \
+    JOIN users u ON u.id = ur.user_id AND u.org_id = ur.org_id AND u.status = 'active' \
+    WHERE ur.org_id = $1 AND ur.role_id = $2 AND ur.user_id <> ALL ($3::uuid[])";
 
 const COUNT_SEATS: &str = "SELECT count(*) AS count FROM users WHERE org_id = $1 AND status <> 'deleted'";
 
@@ -120,6 +136,24 @@ impl UserReads for PostgresStorage {
         push_list_users(&mut sql, org, query);
         let found = sql.build().fetch_all(&self.pool).await.map_err(store_error)?;
         found.iter().map(rows::user).collect()
+    }
+
+    async fn user_by_email(&self, org: OrgId, email: &Email) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(BY_EMAIL)
+            .bind(org.as_uuid())
+            .bind(email.normalized())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn user_access(&self, org: OrgId, ids: &[UserId], now: DateTime<Utc>) -> Result<Vec<UserAccess>, StoreError> {
+        self.read_user_access(org, ids, now).await
+    }
+
+    async fn list_grants(&self, org: OrgId, user: UserId) -> Result<Vec<Grant>, StoreError> {
+        self.read_grants(org, user).await
     }
 }
 
@@ -278,6 +312,39 @@ impl UserWrites for PgTransaction {
             .map_err(store_error)?;
         Ok(deleted.into_iter().map(|(id,)| UserId::from_uuid(id)).collect())
     }
+
+    async fn count_active_owners(
+        &mut self,
+        org: OrgId,
+        owner_role: RoleId,
+        excluding: &[UserId],
+    ) -> Result<u64, StoreError> {
+        let excluding: Vec<Uuid> = excluding.iter().map(|id| *id.as_uuid()).collect();
+        let row = sqlx::query(COUNT_ACTIVE_OWNERS)
+            .bind(org.as_uuid())
+            .bind(owner_role.as_uuid())
+            .bind(excluding)
+            .fetch_one(self.conn()?)
+            .await
+            .map_err(store_error)?;
+        rows::count(&row)
+    }
+
+    async fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        access::insert_grant(self.conn()?, grant).await
+    }
+
+    async fn grant_for_update(&mut self, org: OrgId, user: UserId, id: GrantId) -> Result<Option<Grant>, StoreError> {
+        access::grant_for_update(self.conn()?, org, user, id).await
+    }
+
+    async fn update_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        access::update_grant(self.conn()?, grant).await
+    }
+
+    async fn delete_grant(&mut self, org: OrgId, id: GrantId) -> Result<(), StoreError> {
+        access::delete_grant(self.conn()?, org, id).await
+    }
 }
 
 #[cfg(test)]
@@ -291,129 +358,5 @@ mod tests {
         assert_eq!(like_escape("a\\b"), "a\\\\b");
         assert_eq!(like_escape(""), "");
         assert_eq!(like_escape("émile%"), "émile\\%");
-    }
-}
-
-/// `EXPLAIN` of every `list_users` shape on 100k users of one organization (next to 20k
-/// of another): each must be served by an index, never a sequential scan.
-#[cfg(test)]
-mod plans {
-    use roster_domain::ids::RoleId;
-    use roster_domain::user::{UserCursor, UserFilter, UserStatus};
-    use roster_domain::values::{Email, Tag};
-
-    use super::*;
-    use crate::testing;
-
-    /// Seeds `n` users (with role assignments) into a new organization; returns its id
-    /// and the id of its `admin` role.
-    async fn seed(storage: &PostgresStorage, slug: &str, n: i32) -> (OrgId, RoleId) {
-        let org = Uuid::now_v7();
-        let (admin, member) = (Uuid::now_v7(), Uuid::now_v7());
-        let statements = [
-            "INSERT INTO organizations (id, slug, name, default_role_id, invitation_ttl_seconds, status, created_by, \
-             modified_by, created_at, updated_at, version) VALUES ($1, $4, 'Org', $3, 604800, 'active', 't', 't', now(), now(), 1)",
-            "INSERT INTO roles (id, org_id, key, name, description, builtin, created_at) VALUES \
-             ($2, $1, 'admin', 'Admin', '', true, now()), ($3, $1, 'member', 'Member', '', true, now())",
-            "INSERT INTO users (id, org_id, email, email_normalized, username, name, tags, status, created_at, \
-             updated_at, version) \
-             SELECT gen_random_uuid(), $1, md5(i::text) || '@Example.com', md5(i::text) || '@example.com', 'u' || i, \
-                 initcap(substr(md5((i * 7)::text), 1, 8)) || ' ' || substr(md5((i * 13)::text), 1, 10), \
-                 CASE WHEN i % 10 = 0 THEN ARRAY['vip'] ELSE '{}' END, \
-                 CASE WHEN i % 20 = 0 THEN 'suspended' WHEN i % 20 = 1 THEN 'invited' \
-                      WHEN i % 50 = 2 THEN 'deleted' ELSE 'active' END, now(), now(), 1 \
-             FROM generate_series(1, $5) AS i",
-            "INSERT INTO user_roles (org_id, user_id, role_id) \
-             SELECT org_id, id, CASE WHEN random() < 0.01 THEN $2 ELSE $3 END FROM users WHERE org_id = $1",
-            "UPDATE users u SET role_ids = ARRAY(SELECT ur.role_id FROM user_roles ur \
-             WHERE ur.org_id = u.org_id AND ur.user_id = u.id) WHERE u.org_id = $1",
-        ];
-        for sql in statements {
-            sqlx::query(sql)
-                .bind(org)
-                .bind(admin)
-                .bind(member)
-                .bind(slug)
-                .bind(n)
-                .execute(&storage.pool)
-                .await
-                .unwrap();
-        }
-        (OrgId::from_uuid(org), RoleId::from_uuid(admin))
-    }
-
-    async fn explain(storage: &PostgresStorage, org: OrgId, query: &UserQuery) -> String {
-        let mut sql = QueryBuilder::new("EXPLAIN ");
-        push_list_users(&mut sql, org, query);
-        let lines: Vec<(String,)> = sql.build_query_as().fetch_all(&storage.pool).await.unwrap();
-        lines.into_iter().map(|(line,)| line).collect::<Vec<_>>().join("\n")
-    }
-
-    #[tokio::test]
-    async fn every_list_shape_uses_an_index() {
-        let (storage, url) = testing::fresh_database_with_url().await;
-        seed(&storage, "other", 20_000).await;
-        let (org, admin) = seed(&storage, "big", 100_000).await;
-        sqlx::raw_sql("ANALYZE").execute(&storage.pool).await.unwrap();
-
-        let (key, id): (String, Uuid) = sqlx::query_as(
-            "SELECT email_normalized, id FROM users WHERE org_id = $1 AND status <> 'deleted' \
-             ORDER BY email_normalized COLLATE \"C\" OFFSET 50000 LIMIT 1",
-        )
-        .bind(org.as_uuid())
-        .fetch_one(&storage.pool)
-        .await
-        .unwrap();
-        let cursor = UserCursor { key, id: UserId::from_uuid(id) };
-        let (name, name_id): (String, Uuid) = sqlx::query_as(
-            "SELECT name, id FROM users WHERE org_id = $1 AND status <> 'deleted' \
-             ORDER BY name COLLATE \"C\" OFFSET 50000 LIMIT 1",
-        )
-        .bind(org.as_uuid())
-        .fetch_one(&storage.pool)
-        .await
-        .unwrap();
-        let name_cursor = UserCursor { key: name, id: UserId::from_uuid(name_id) };
-
-        let plain = |sort, after| UserQuery { filter: UserFilter::default(), sort, after, limit: 51 };
-        let filtered = |filter, sort| UserQuery { filter, sort, after: None, limit: 51 };
-        let mut shapes = Vec::new();
-        for sort in [UserSort::CreatedAsc, UserSort::CreatedDesc, UserSort::EmailAsc, UserSort::EmailDesc] {
-            shapes.push((format!("{sort:?}, first page"), plain(sort, None)));
-            shapes.push((format!("{sort:?}, middle page"), plain(sort, Some(cursor.clone()))));
-        }
-        for sort in [UserSort::NameAsc, UserSort::NameDesc] {
-            shapes.push((format!("{sort:?}, first page"), plain(sort, None)));
-            shapes.push((format!("{sort:?}, middle page"), plain(sort, Some(name_cursor.clone()))));
-        }
-        let status = |s| UserFilter { status: Some(s), ..UserFilter::default() };
-        for sort in [UserSort::CreatedAsc, UserSort::NameAsc, UserSort::EmailDesc] {
-            shapes.push((format!("status=suspended, {sort:?}"), filtered(status(UserStatus::Suspended), sort)));
-            shapes.push((format!("status=active, {sort:?}"), filtered(status(UserStatus::Active), sort)));
-        }
-        let email = UserFilter {
-            email: Some(Email::parse("C4CA4238A0B923820DCC509A6F75849B@example.com").unwrap()),
-            ..UserFilter::default()
-        };
-        shapes.push(("email filter".into(), filtered(email, UserSort::CreatedAsc)));
-        let q = UserFilter { q: Some("a1b2".into()), ..UserFilter::default() };
-        shapes.push(("q=a1b2, CreatedAsc".into(), filtered(q.clone(), UserSort::CreatedAsc)));
-        shapes.push(("q=a1b2, NameAsc".into(), filtered(q, UserSort::NameAsc)));
-        let tag = UserFilter { tag: Some(Tag::parse("vip").unwrap()), ..UserFilter::default() };
-        shapes.push(("tag=vip, CreatedAsc".into(), filtered(tag, UserSort::CreatedAsc)));
-        let role = UserFilter { role_id: Some(admin), ..UserFilter::default() };
-        shapes.push(("role=admin, CreatedAsc".into(), filtered(role, UserSort::CreatedAsc)));
-
-        let mut failures = Vec::new();
-        for (label, query) in &shapes {
-            let plan = explain(&storage, org, query).await;
-            eprintln!("== {label}\n{plan}\n");
-            if plan.contains("Seq Scan") {
-                failures.push(label.clone());
-            }
-        }
-        storage.pool().close().await;
-        testing::drop_database(&url).await;
-        assert!(failures.is_empty(), "sequential scans in: {failures:?}");
     }
 }

@@ -1,15 +1,21 @@
-//! The pipelined hot reads (get user, get organization, find API key): a few connections
-//! shared by every request, replaced when the server closes them.
+//! The pipelined hot reads (get user, get organization, find API key, find session, user
+//! access): a few connections shared by every request, replaced when the server closes
+//! them.
 
 use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use roster_domain::api_key::{ApiKey, ApiKeyOwner, NewSecret, SecretDigest};
-use roster_domain::ids::{ApiKeyId, OrgId, RoleId, UserId};
+use roster_domain::grant::Grant;
+use roster_domain::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
 use roster_domain::organization::{OrgStatus, Organization};
-use roster_domain::ports::{ApiKeyReads, KeyLookup, OrganizationReads, Storage, UserReads};
-use roster_domain::role::{BuiltinRole, Role};
+use roster_domain::permission::{Permission, PermissionSet};
+use roster_domain::ports::{
+    ApiKeyReads, KeyLookup, OrganizationReads, RoleRef, SessionLookup, Storage, UserAccess, UserReads,
+};
+use roster_domain::role::{BuiltinRole, Role, RoleKey};
+use roster_domain::session::Session;
 use roster_domain::user::{User, UserStatus};
 use roster_domain::values::{DisplayName, Email, KeyName, Metadata, OrgName, Slug, Tags, Username};
 use roster_postgres::{PostgresStorage, ReadClients, testing};
@@ -23,6 +29,10 @@ struct Seeded {
     org: Organization,
     users: Vec<User>,
     key: ApiKey,
+    session: Session,
+    /// What `user_access` must say of every user at `now`.
+    access: Vec<UserAccess>,
+    now: DateTime<Utc>,
 }
 
 impl Seeded {
@@ -37,8 +47,17 @@ impl Seeded {
         assert_eq!(self.storage.get_user(self.org.id, missing).await.unwrap(), None);
         assert_eq!(self.storage.get_organization(self.org.id).await.unwrap(), Some(self.org.clone()));
         let found = self.storage.find_api_key(&self.key.digest).await.unwrap();
-        assert_eq!(found, Some(KeyLookup { key: self.key.clone(), org_status: Some(OrgStatus::Active) }));
+        let expected = KeyLookup { key: self.key.clone(), org_status: Some(OrgStatus::Active), org_partner: true };
+        assert_eq!(found, Some(expected));
         assert_eq!(self.storage.find_api_key(&SecretDigest::of("nope")).await.unwrap(), None);
+        let found = self.storage.find_session(&self.session.digest).await.unwrap();
+        let expected =
+            SessionLookup { session: self.session.clone(), org_status: Some(OrgStatus::Active), org_partner: true };
+        assert_eq!(found, Some(expected));
+        assert_eq!(self.storage.find_session(&SecretDigest::of("nope")).await.unwrap(), None);
+        let ids: Vec<UserId> = self.users.iter().map(|u| u.id).chain([missing]).collect();
+        assert_eq!(self.storage.user_access(self.org.id, &ids, self.now).await.unwrap(), self.access);
+        assert_eq!(self.storage.user_access(OrgId::from_uuid(Uuid::now_v7()), &ids, self.now).await.unwrap(), vec![]);
     }
 
     /// The backends of the pipelined connections (of this test's database only: tests
@@ -80,17 +99,30 @@ fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap()
 }
 
-/// A new database with one organization, `users` users and a service key, served with
+/// A new database with one partner organization, `users` users (the first with a custom
+/// role, every second one with grants), a service key and a session, served with
 /// `read_clients`.
 async fn seed(read_clients: ReadClients, users: usize) -> Seeded {
     let url = testing::fresh_database_url().await;
     let storage = PostgresStorage::connect_with_read_clients(&url, 8, read_clients).await.unwrap();
     let now = now();
     let org_id = OrgId::from_uuid(Uuid::now_v7());
-    let roles: Vec<Role> = BuiltinRole::ALL
+    let mut roles: Vec<Role> = BuiltinRole::ALL
         .into_iter()
         .map(|which| Role::builtin(RoleId::from_uuid(Uuid::now_v7()), org_id, which, now))
         .collect();
+    let custom = Role {
+        id: RoleId::from_uuid(Uuid::now_v7()),
+        org_id,
+        key: RoleKey::parse("billing").unwrap(),
+        name: "Billing".into(),
+        description: String::new(),
+        builtin: false,
+        permissions: PermissionSet::parse(["projects.create", "billing.read"]).unwrap(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
     let org = Organization {
         id: org_id,
         slug: Slug::parse("pipes").unwrap(),
@@ -100,6 +132,7 @@ async fn seed(read_clients: ReadClients, users: usize) -> Seeded {
         logo_url: None,
         icon_url: None,
         parent_id: None,
+        partner: true,
         seat_limit: None,
         default_role_id: roles[2].id,
         invitation_ttl: Duration::days(7),
@@ -125,7 +158,13 @@ async fn seed(read_clients: ReadClients, users: usize) -> Seeded {
             metadata: Metadata::parse(BTreeMap::from([("n".to_owned(), i.to_string())])).unwrap(),
             status: if i % 3 == 0 { UserStatus::Invited } else { UserStatus::Active },
             password_hash: None,
-            role_ids: vec![roles[i % roles.len()].id],
+            role_ids: if i == 0 {
+                let mut both = vec![roles[0].id, custom.id];
+                both.sort();
+                both
+            } else {
+                vec![roles[i % roles.len()].id]
+            },
             last_login_at: None,
             created_at: now,
             updated_at: now,
@@ -139,19 +178,80 @@ async fn seed(read_clients: ReadClients, users: usize) -> Seeded {
         name: KeyName::parse("ci").unwrap(),
         prefix: secret.display_prefix(),
         digest: secret.digest(),
+        scope: Some(PermissionSet::parse(["users.read"]).unwrap()),
         created_by: "test".into(),
         created_at: now,
         expires_at: None,
         revoked_at: None,
+        last_used_at: Some(now),
     };
+    let session = Session {
+        id: SessionId::from_uuid(Uuid::now_v7()),
+        org_id,
+        user_id: users[0].id,
+        digest: NewSecret::generate_session().digest(),
+        client_ip: Some("192.0.2.1".into()),
+        created_at: now,
+        expires_at: now + Duration::hours(1),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    // Every second user: a live grant overlapping the custom role, and an expired one.
+    let grant = |user: &User, permission: &str, expires_at| Grant {
+        id: GrantId::from_uuid(Uuid::now_v7()),
+        org_id,
+        user_id: user.id,
+        permission: Permission::parse(permission).unwrap(),
+        expires_at,
+        created_by: "test".into(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let grants: Vec<Grant> = users
+        .iter()
+        .step_by(2)
+        .flat_map(|u| {
+            [grant(u, "projects.create", Some(now + Duration::seconds(1))), grant(u, "reports.read", Some(now))]
+        })
+        .collect();
+    let access = users
+        .iter()
+        .enumerate()
+        .map(|(i, user)| {
+            let mut held: Vec<&Role> =
+                roles.iter().chain([&custom]).filter(|r| user.role_ids.contains(&r.id)).collect();
+            held.sort_by_key(|r| r.id);
+            let mut permissions: Vec<String> = if i == 0 { custom.permissions.names() } else { Vec::new() };
+            if i % 2 == 0 {
+                permissions.push("projects.create".into());
+            }
+            permissions.sort();
+            permissions.dedup();
+            UserAccess {
+                user_id: user.id,
+                status: user.status,
+                roles: held
+                    .into_iter()
+                    .map(|r| RoleRef { id: r.id, key: r.key.as_str().to_owned(), builtin: r.builtin })
+                    .collect(),
+                permissions,
+            }
+        })
+        .collect();
     let mut tx = storage.begin().await.unwrap();
+    roles.push(custom);
     tx.insert_organization(&org, &roles).await.unwrap();
     for user in &users {
         tx.insert_user(user).await.unwrap();
     }
+    for grant in &grants {
+        tx.insert_grant(grant).await.unwrap();
+    }
     tx.insert_api_key(&key).await.unwrap();
+    tx.insert_session(&session).await.unwrap();
     tx.commit().await.unwrap();
-    Seeded { storage, url, org, users, key }
+    Seeded { storage, url, org, users, key, session, access, now }
 }
 
 #[tokio::test]
@@ -242,7 +342,8 @@ async fn concurrent_reads_share_the_connections_and_get_their_own_rows() {
     for round in 0..10 {
         for (i, user) in seeded.users.iter().enumerate() {
             let (storage, user, org) = (seeded.storage.clone(), user.clone(), org.clone());
-            let key = seeded.key.clone();
+            let (key, session, access, now) =
+                (seeded.key.clone(), seeded.session.clone(), seeded.access.clone(), seeded.now);
             readers.spawn(async move {
                 let view = storage.get_user(org.id, user.id).await.unwrap().expect("user found");
                 assert_eq!(view.user, user);
@@ -253,6 +354,14 @@ async fn concurrent_reads_share_the_connections_and_get_their_own_rows() {
                     2 => assert_eq!(storage.get_user(org.id, UserId::from_uuid(Uuid::now_v7())).await.unwrap(), None),
                     // Another organization's id finds nothing.
                     3 => assert_eq!(storage.get_user(OrgId::from_uuid(Uuid::now_v7()), user.id).await.unwrap(), None),
+                    4 => {
+                        let found = storage.user_access(org.id, &[user.id], now).await.unwrap();
+                        assert_eq!(found, vec![access[i].clone()]);
+                    }
+                    5 => {
+                        let found = storage.find_session(&session.digest).await.unwrap();
+                        assert_eq!(found.map(|found| found.session), Some(session));
+                    }
                     _ => {}
                 }
             });

@@ -8,13 +8,17 @@
 //! | `NotFound` | 404 | `not_found` |
 //! | `EmailTaken`, `UsernameTaken`, `SlugTaken` | 409 | `email_taken`, … |
 //! | `SeatLimitReached` | 409 | `seat_limit_reached` |
+//! | `LastOwner`, `RoleInUse`, `ImmutableRole`, `RoleKeyTaken`, `GrantExists` | 409 | `last_owner`, … |
 //! | `VersionMismatch` | 412 | `version_mismatch` (current version in `detail`) |
+//! | `RateLimited` | 429 + `Retry-After` (seconds) | `rate_limited` |
 //! | `Unauthenticated` | 401 + `WWW-Authenticate` | `unauthenticated` |
 //! | `Forbidden` | 403 | `forbidden` |
 //! | `Internal` | 500 | `internal` (generic detail; the cause is logged, never sent) |
 //!
 //! A reached seat limit is 409, not 422: the request itself is valid and would succeed
-//! once a seat is freed, so it conflicts with the organization's current state.
+//! once a seat is freed, so it conflicts with the organization's current state. The same
+//! holds for the last owner, a role still held, a built-in role and a taken role key or
+//! grant.
 
 use std::error::Error as StdError;
 use std::fmt::Write as _;
@@ -43,7 +47,8 @@ pub enum ApiError {
     MalformedJson(String),
     /// The body is not declared as JSON.
     UnsupportedMediaType,
-    /// The body exceeds [`crate::MAX_BODY_BYTES`].
+    /// The body exceeds [`crate::MAX_BODY_BYTES`] ([`crate::MAX_CHECKS_BODY_BYTES`] for
+    /// permission checks).
     PayloadTooLarge,
     /// The body could not be read.
     UnreadableBody,
@@ -102,7 +107,11 @@ impl ApiError {
             Self::PayloadTooLarge => Problem::new(
                 S::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!("the request body must be at most {} bytes", crate::MAX_BODY_BYTES),
+                format!(
+                    "the request body must be at most {} bytes ({} for permission checks)",
+                    crate::MAX_BODY_BYTES,
+                    crate::MAX_CHECKS_BODY_BYTES
+                ),
             ),
             Self::UnreadableBody => {
                 Problem::new(S::BAD_REQUEST, "malformed_json", "the request body could not be read")
@@ -127,6 +136,14 @@ impl ApiError {
         };
         (problem, None)
     }
+
+    /// The seconds a client should wait before retrying, sent as `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Domain(Error::RateLimited { retry_after_secs }) => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
 }
 
 fn domain_problem(e: &Error) -> (Problem, Option<&'static str>) {
@@ -134,8 +151,17 @@ fn domain_problem(e: &Error) -> (Problem, Option<&'static str>) {
     let status = match e {
         Error::Validation(_) => S::UNPROCESSABLE_ENTITY,
         Error::NotFound(_) => S::NOT_FOUND,
-        Error::EmailTaken | Error::UsernameTaken | Error::SlugTaken | Error::SeatLimitReached { .. } => S::CONFLICT,
+        Error::EmailTaken
+        | Error::UsernameTaken
+        | Error::SlugTaken
+        | Error::SeatLimitReached { .. }
+        | Error::LastOwner
+        | Error::RoleInUse { .. }
+        | Error::ImmutableRole
+        | Error::RoleKeyTaken
+        | Error::GrantExists => S::CONFLICT,
         Error::VersionMismatch { .. } => S::PRECONDITION_FAILED,
+        Error::RateLimited { .. } => S::TOO_MANY_REQUESTS,
         Error::Unauthenticated => S::UNAUTHORIZED,
         Error::Forbidden => S::FORBIDDEN,
         Error::Internal(source) => {
@@ -182,6 +208,9 @@ impl IntoResponse for ApiError {
         if let Some(challenge) = challenge {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
+        if let Some(seconds) = self.retry_after() {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         res
     }
 }
@@ -206,6 +235,12 @@ mod tests {
             (Error::UsernameTaken, 409, "username_taken"),
             (Error::SlugTaken, 409, "slug_taken"),
             (Error::SeatLimitReached { limit: 3 }, 409, "seat_limit_reached"),
+            (Error::LastOwner, 409, "last_owner"),
+            (Error::RoleInUse { holders: 2 }, 409, "role_in_use"),
+            (Error::ImmutableRole, 409, "immutable_role"),
+            (Error::RoleKeyTaken, 409, "role_key_taken"),
+            (Error::GrantExists, 409, "grant_exists"),
+            (Error::RateLimited { retry_after_secs: 30 }, 429, "rate_limited"),
             (Error::VersionMismatch { current: 7 }, 412, "version_mismatch"),
             (Error::Unauthenticated, 401, "unauthenticated"),
             (Error::Forbidden, 403, "forbidden"),
@@ -268,6 +303,15 @@ mod tests {
             let challenge = res.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
             assert!(challenge.starts_with("Bearer "), "{challenge}");
         }
+    }
+
+    #[test]
+    fn rate_limited_answers_say_when_to_retry() {
+        let res = ApiError::from(Error::RateLimited { retry_after_secs: 31 }).into_response();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "31");
+        let res = ApiError::from(Error::Forbidden).into_response();
+        assert!(res.headers().get(header::RETRY_AFTER).is_none());
     }
 
     #[test]

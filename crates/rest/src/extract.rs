@@ -1,9 +1,12 @@
 //! Extractors whose rejections are problems: JSON bodies, path ids, query strings, the
-//! bearer credential and `If-Match`.
+//! bearer credential, `If-Match` and the client's address.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,11 +18,13 @@ use serde::de::DeserializeOwned;
 use crate::RestState;
 use crate::error::ApiError;
 
-/// The authenticated caller, from `Authorization: Bearer <key>`.
+/// The authenticated caller, from `Authorization: Bearer <token>`: an API key (`rst_…`)
+/// or a login session (`rss_…`). The principal carries the request id (`x-request-id`),
+/// so the audit events of its changes name the request.
 ///
 /// Rejects with 401 and a `WWW-Authenticate: Bearer` challenge when the header is
-/// missing or the key is not usable.
-#[derive(Clone, Copy, Debug)]
+/// missing or the token is not usable.
+#[derive(Clone, Debug)]
 pub struct Authenticated(pub Principal);
 
 impl FromRequestParts<RestState> for Authenticated {
@@ -27,7 +32,34 @@ impl FromRequestParts<RestState> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &RestState) -> Result<Self, Self::Rejection> {
         let token = bearer_token(&parts.headers).ok_or(ApiError::MissingCredentials)?;
-        Ok(Self(state.roster.authenticate(token).await?))
+        let principal = state.roster.authenticate(token).await?;
+        // The request-id middleware has run: every request has a usable id by now.
+        let principal = match parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()) {
+            Some(id) => principal.with_request_id(id),
+            None => principal,
+        };
+        Ok(Self(principal))
+    }
+}
+
+/// The client's address when the server was started with connect info
+/// (`into_make_service_with_connect_info::<SocketAddr>()`); `None` otherwise, e.g. when
+/// the router is driven directly in tests. Never rejects.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)))
+    }
+}
+
+impl ClientAddr {
+    /// The address's IP as text (no port: one client opens many connections).
+    pub fn ip(self) -> Option<String> {
+        self.0.map(|addr| addr.ip().to_string())
     }
 }
 

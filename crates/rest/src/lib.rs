@@ -21,7 +21,8 @@
 //! - Errors are RFC 9457 `application/problem+json` with a stable `code` and the
 //!   request id ([`problem::Problem`]); the status of each domain error is chosen in one
 //!   place, [`error`].
-//! - `Authorization: Bearer <key>` on every `/v1` route; `Roster-Version: 1` (or none) on
+//! - `Authorization: Bearer <token>` — an API key (`rst_…`) or a login session (`rss_…`) —
+//!   on every `/v1` route but `POST /v1/auth/login`; `Roster-Version: 1` (or none) on
 //!   requests, always on responses; `x-request-id` taken or generated and echoed;
 //!   `ETag` / `If-Match` carry resource versions.
 #![warn(missing_docs)]
@@ -52,14 +53,16 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
 use utoipa_axum::routes;
 use utoipa_scalar::{Scalar, Servable as _};
 
-use crate::handlers::{api_keys, ops, organizations, users};
+use crate::handlers::{access, api_keys, audit, auth, grants, ops, organizations, roles, sessions, users};
 
 /// The largest request body accepted: 64 KiB. Larger ones get `413 payload_too_large`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest body of a permission-check request: 1000 checks of long permissions fit.
+pub const MAX_CHECKS_BODY_BYTES: usize = 256 * 1024;
 
 /// What the handlers share: the use cases and the metrics recorder.
 #[derive(Clone)]
@@ -95,6 +98,21 @@ fn api_routes() -> OpenApiRouter<RestState> {
         .routes(routes!(users::batch_delete_users))
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
         .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(api_keys::create_personal_api_key, api_keys::list_personal_api_keys))
+        .routes(routes!(api_keys::revoke_personal_api_key))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(roles::list_roles, roles::create_role))
+        .routes(routes!(roles::get_role, roles::update_role, roles::delete_role))
+        .routes(routes!(grants::list_grants, grants::create_grant))
+        .routes(routes!(grants::get_grant, grants::update_grant, grants::delete_grant))
+        .routes(routes!(access::effective_permissions))
+        // The route's limit applies inside the router's, so it wins.
+        .routes(routes!(access::check_permissions).layer(DefaultBodyLimit::max(MAX_CHECKS_BODY_BYTES)))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::revoke_session))
+        .routes(routes!(audit::list_audit_events))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

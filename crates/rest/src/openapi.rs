@@ -22,8 +22,11 @@ use crate::problem::{FieldError, PROBLEM_JSON, Problem};
 #[openapi(
     info(
         title = "Roster",
-        description = "Multi-tenant user management: organizations, users and API keys.\n\n\
-            Every `/v1` operation takes `Authorization: Bearer <key>`. Errors are RFC 9457 \
+        description = "Multi-tenant user management: organizations, users, roles, permissions, \
+            API keys, sessions and audit events.\n\n\
+            Every `/v1` operation but login takes `Authorization: Bearer <token>`: an API key or \
+            a session token from `POST /v1/auth/login`. What a caller may do is decided by its \
+            permissions; anything outside its organizations is `404`. Errors are RFC 9457 \
             `application/problem+json` bodies with a stable `code`. Single resources carry their \
             version as `ETag`; send it back in `If-Match` to update or delete only that version.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
@@ -41,6 +44,7 @@ use crate::problem::{FieldError, PROBLEM_JSON, Problem};
             PayloadTooLarge,
             UnsupportedMediaType,
             UnprocessableEntity,
+            TooManyRequests,
             InternalError,
             ServiceUnavailable,
         )
@@ -48,7 +52,12 @@ use crate::problem::{FieldError, PROBLEM_JSON, Problem};
     tags(
         (name = "organizations", description = "Tenants"),
         (name = "users", description = "Users of one organization"),
-        (name = "api-keys", description = "Service keys of one organization"),
+        (name = "roles", description = "Built-in and custom roles of one organization"),
+        (name = "permissions", description = "Direct permission grants, effective permissions and checks"),
+        (name = "api-keys", description = "Service keys of an organization and personal keys of a user"),
+        (name = "auth", description = "Password login, logout and the caller"),
+        (name = "sessions", description = "Login sessions of a user"),
+        (name = "audit", description = "Who changed what, when"),
         (name = "operations", description = "Probes and metrics"),
     )
 )]
@@ -65,7 +74,10 @@ impl Modify for BearerScheme {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key: `rst_` followed by 43 characters"))
+                    .description(Some(
+                        "An API key (`rst_` followed by 43 characters) or a session token from \
+                         `POST /v1/auth/login` (`rss_` followed by 43 characters)",
+                    ))
                     .build(),
             ),
         );
@@ -140,6 +152,9 @@ fn add_common_headers(response: &mut Response) {
     for (name, header) in &mut response.headers {
         match name.as_str() {
             "ETag" => header.schema = string().pattern(Some(r#"^"[0-9]+"$"#)).into(),
+            "Retry-After" => {
+                header.schema = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).into();
+            }
             "Location" => header.schema = string().format(Some(SchemaFormat::Custom("uri-reference".into()))).into(),
             _ => {}
         }
@@ -188,6 +203,31 @@ const USER_VERSION: &[(&str, &str)] = &[
 const KEY: &[(&str, &str)] =
     &[("org_id", "$response.body#/data/organization_id"), ("key_id", "$response.body#/data/id")];
 const ORG_OF_KEY: &[(&str, &str)] = &[("org_id", "$response.body#/data/organization_id")];
+const ROLE: &[(&str, &str)] =
+    &[("org_id", "$response.body#/data/organization_id"), ("role_id", "$response.body#/data/id")];
+const ROLE_VERSION: &[(&str, &str)] = &[
+    ("org_id", "$response.body#/data/organization_id"),
+    ("role_id", "$response.body#/data/id"),
+    ("If-Match", "$response.header.ETag"),
+];
+const GRANT: &[(&str, &str)] = &[
+    ("org_id", "$response.body#/data/organization_id"),
+    ("user_id", "$response.body#/data/user_id"),
+    ("grant_id", "$response.body#/data/id"),
+];
+const GRANT_VERSION: &[(&str, &str)] = &[
+    ("org_id", "$response.body#/data/organization_id"),
+    ("user_id", "$response.body#/data/user_id"),
+    ("grant_id", "$response.body#/data/id"),
+    ("If-Match", "$response.header.ETag"),
+];
+const PERSONAL_KEY: &[(&str, &str)] = &[
+    ("org_id", "$response.body#/data/organization_id"),
+    ("user_id", "$response.body#/data/user_id"),
+    ("key_id", "$response.body#/data/id"),
+];
+const USER_OF_KEY: &[(&str, &str)] =
+    &[("org_id", "$response.body#/data/organization_id"), ("user_id", "$response.body#/data/user_id")];
 /// An organization's own role, for the bodies that name one.
 const DEFAULT_ROLE: &str = r#"{"default_role_id": "$response.body#/data/default_role_id"}"#;
 
@@ -206,6 +246,9 @@ const LINKS: &[LinkSpec] = &[
     link("create_organization", "201", "BatchDeleteUsers", "batch_delete_users").with(ORG),
     link("create_organization", "201", "CreateApiKey", "create_api_key").with(ORG),
     link("create_organization", "201", "ListApiKeys", "list_api_keys").with(ORG),
+    link("create_organization", "201", "ListRoles", "list_roles").with(ORG),
+    link("create_organization", "201", "CreateRole", "create_role").with(ORG),
+    link("create_organization", "201", "ListAuditEvents", "list_audit_events").with(ORG),
     link("get_organization", "200", "UpdateOrganization", "update_organization").with(ORG_VERSION).body(DEFAULT_ROLE),
     link("get_organization", "200", "DeleteOrganization", "delete_organization").with(ORG_VERSION),
     link("update_organization", "200", "GetOrganization", "get_organization").with(ORG),
@@ -224,8 +267,28 @@ const LINKS: &[LinkSpec] = &[
     link("get_user", "200", "DeleteUser", "delete_user").with(USER_VERSION),
     link("update_user", "200", "GetUser", "get_user").with(USER),
     link("update_user", "200", "DeleteUser", "delete_user").with(USER_VERSION),
+    link("create_user", "201", "CreateGrant", "create_grant").with(USER),
+    link("create_user", "201", "ListGrants", "list_grants").with(USER),
+    link("create_user", "201", "GetEffectivePermissions", "effective_permissions").with(USER),
+    link("create_user", "201", "CheckPermissions", "check_permissions")
+        .with(&[("org_id", "$response.body#/data/organization_id")])
+        .body(r#"{"checks": [{"user_id": "$response.body#/data/id", "permission": "users.read"}]}"#),
+    link("create_user", "201", "CreatePersonalApiKey", "create_personal_api_key").with(USER),
+    link("create_user", "201", "ListPersonalApiKeys", "list_personal_api_keys").with(USER),
+    link("create_user", "201", "ListSessions", "list_sessions").with(USER),
     link("create_api_key", "201", "RevokeApiKey", "revoke_api_key").with(KEY),
     link("create_api_key", "201", "ListApiKeys", "list_api_keys").with(ORG_OF_KEY),
+    link("create_personal_api_key", "201", "RevokePersonalApiKey", "revoke_personal_api_key").with(PERSONAL_KEY),
+    link("create_personal_api_key", "201", "ListPersonalApiKeys", "list_personal_api_keys").with(USER_OF_KEY),
+    link("create_role", "201", "GetRole", "get_role").with(ROLE),
+    link("create_role", "201", "UpdateRole", "update_role").with(ROLE_VERSION),
+    link("create_role", "201", "DeleteRole", "delete_role").with(ROLE_VERSION),
+    link("get_role", "200", "UpdateRole", "update_role").with(ROLE_VERSION),
+    link("update_role", "200", "GetRole", "get_role").with(ROLE),
+    link("create_grant", "201", "GetGrant", "get_grant").with(GRANT),
+    link("create_grant", "201", "UpdateGrant", "update_grant").with(GRANT_VERSION),
+    link("create_grant", "201", "DeleteGrant", "delete_grant").with(GRANT_VERSION),
+    link("update_grant", "200", "GetGrant", "get_grant").with(GRANT),
 ];
 
 fn add_links(doc: &mut OpenApiDoc) {
@@ -291,25 +354,31 @@ problem_responses! {
         (`invalid_id`), a query string that does not parse (`invalid_query`), a malformed `If-Match` \
         (`invalid_if_match`) or an unsupported `Roster-Version` (`unsupported_version`)";
     /// 401.
-    Unauthorized => "Missing, unknown, expired or revoked API key (`unauthenticated`)",
+    Unauthorized => "Missing, unknown, expired or revoked API key or session, or one of a user who is \
+        not active; a failed login (`unauthenticated`)",
         header "WWW-Authenticate": "`Bearer realm=\"roster\"`";
     /// 403.
-    Forbidden => "The key may not do this (`forbidden`)";
+    Forbidden => "The caller lacks the permission, or would hand out more than it holds (`forbidden`)";
     /// 404.
     NotFound => "No such resource, or outside the caller's reach (`not_found`)";
     /// 409.
     Conflict => "Conflicts with the current state: `email_taken`, `username_taken`, `slug_taken`, \
-        `seat_limit_reached`";
+        `seat_limit_reached`, `last_owner` (the organization would have no active owner), \
+        `role_in_use` (give `reassign_to`), `immutable_role` (built-in roles), `role_key_taken`, \
+        `grant_exists`";
     /// 412.
     PreconditionFailed => "`If-Match` names a stale version; `detail` gives the current one \
         (`version_mismatch`)";
     /// 413.
-    PayloadTooLarge => "The body exceeds 64 KiB (`payload_too_large`)";
+    PayloadTooLarge => "The body exceeds 64 KiB, or 256 KiB for permission checks (`payload_too_large`)";
     /// 415.
     UnsupportedMediaType => "The body is not sent as `application/json` (`unsupported_media_type`)";
     /// 422.
     UnprocessableEntity => "Invalid fields, listed in `errors` (`validation_failed`): unknown fields, \
         wrong types, missing or out-of-range values";
+    /// 429.
+    TooManyRequests => "Too many failed attempts; retry after `Retry-After` seconds (`rate_limited`)",
+        header "Retry-After": "Seconds to wait before trying again";
     /// 500.
     InternalError => "An unexpected error; quote `request_id` when reporting it (`internal`)";
     /// 503.

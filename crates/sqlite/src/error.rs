@@ -58,6 +58,10 @@ fn unique_of(message: &str) -> Option<Unique> {
         ["users.org_id", "users.email_normalized"] => Some(Unique::UserEmail),
         ["users.org_id", "users.username"] => Some(Unique::UserUsername),
         ["organizations.slug"] => Some(Unique::OrganizationSlug),
+        ["roles.org_id", "roles.key"] => Some(Unique::RoleKey),
+        ["user_permissions.org_id", "user_permissions.user_id", "user_permissions.permission"] => {
+            Some(Unique::GrantPermission)
+        }
         _ => None,
     }
 }
@@ -137,6 +141,11 @@ mod tests {
             ("UNIQUE constraint failed: organizations.slug", Unique::OrganizationSlug),
             ("UNIQUE constraint failed: index 'users_org_email_key'", Unique::UserEmail),
             ("UNIQUE constraint failed: index 'organizations_slug_key'", Unique::OrganizationSlug),
+            ("UNIQUE constraint failed: roles.org_id, roles.key", Unique::RoleKey),
+            (
+                "UNIQUE constraint failed: user_permissions.org_id, user_permissions.user_id, user_permissions.permission",
+                Unique::GrantPermission,
+            ),
         ];
         for (message, unique) in cases {
             assert!(matches!(mapped(message, Kind::Unique), StoreError::Duplicate(u) if u == unique), "{message}");
@@ -148,7 +157,9 @@ mod tests {
         let cases = [
             ("UNIQUE constraint failed: users.id", Kind::Unique),
             ("UNIQUE constraint failed: api_keys.digest", Kind::Unique),
-            ("UNIQUE constraint failed: roles.org_id, roles.key", Kind::Unique),
+            ("UNIQUE constraint failed: roles.org_id, roles.id", Kind::Unique),
+            ("UNIQUE constraint failed: sessions.digest", Kind::Unique),
+            ("UNIQUE constraint failed: user_permissions.user_id, user_permissions.permission", Kind::Unique),
             ("UNIQUE constraint failed: users.org_id, users.email_normalized, users.x", Kind::Unique),
             ("UNIQUE constraint failed: index 'somewhere_else'", Kind::Unique),
             ("FOREIGN KEY constraint failed", Kind::ForeignKey),

@@ -17,10 +17,16 @@
 //! locks of their own.
 #![warn(missing_docs)]
 
+mod access;
 mod api_keys;
+mod audit;
 mod error;
+mod grants;
 mod organizations;
+mod roles;
 mod rows;
+mod sessions;
+mod throttle;
 mod users;
 
 use std::fmt;
@@ -147,7 +153,7 @@ mod tests {
     use roster_domain::error::Unique;
     use roster_domain::ids::{OrgId, RoleId, UserId};
     use roster_domain::organization::{OrgStatus, Organization};
-    use roster_domain::ports::{OrganizationReads as _, UserReads as _};
+    use roster_domain::ports::{ApiKeyReads as _, OrganizationReads as _, UserReads as _};
     use roster_domain::role::{BuiltinRole, Role};
     use roster_domain::user::{User, UserFilter, UserQuery, UserSort, UserStatus};
     use roster_domain::values::{DisplayName, Email, Metadata, OrgName, Slug, Tags, Username};
@@ -169,6 +175,7 @@ mod tests {
             logo_url: None,
             icon_url: None,
             parent_id: None,
+            partner: false,
             seat_limit: Some(10),
             default_role_id,
             invitation_ttl: Organization::default_invitation_ttl(),
@@ -225,7 +232,9 @@ mod tests {
         assert!(matches!(tx.commit().await, Err(StoreError::Other(_))), "a committed transaction is finished");
 
         assert_eq!(storage.get_organization(org.id).await.unwrap(), Some(org.clone()));
-        assert_eq!(storage.list_roles(org.id).await.unwrap(), roles);
+        let mut by_key = roles.clone();
+        by_key.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+        assert_eq!(storage.list_roles(org.id).await.unwrap(), by_key, "built-ins (all of them here) by key");
 
         let view = storage.get_user(org.id, ada.id).await.unwrap().expect("user is found");
         assert_eq!(view.user, ada);
@@ -253,5 +262,63 @@ mod tests {
             tx.insert_organization(&clone, &[]).await,
             Err(StoreError::Duplicate(Unique::OrganizationSlug))
         ));
+    }
+
+    /// 0002 upgrades a database that 0001 made and that holds rows: organizations are not
+    /// partners, roles were last changed when made and are at version 1, keys are unscoped
+    /// service keys never used.
+    #[tokio::test]
+    async fn the_access_control_migration_keeps_existing_rows_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("roster.db")).await.unwrap();
+        let first =
+            Migrator { migrations: std::borrow::Cow::Owned(MIGRATOR.migrations[..1].to_vec()), ..Migrator::DEFAULT };
+        first.run(&storage.pool).await.unwrap();
+
+        let (org, owner, key) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let created = "2024-01-02T03:04:05.000006+00:00";
+        sqlx::query(
+            "INSERT INTO organizations (id, slug, name, default_role_id, invitation_ttl_seconds, status, created_by, \
+             modified_by, created_at, updated_at, version) VALUES (?1, 'acme', 'Acme', ?2, 60, 'active', 'x', 'x', ?3, ?3, 1)",
+        )
+        .bind(org.to_string())
+        .bind(owner.to_string())
+        .bind(created)
+        .execute(&storage.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO roles (id, org_id, key, name, description, builtin, created_at) \
+             VALUES (?1, ?2, 'owner', 'Owner', 'd', 1, ?3)",
+        )
+        .bind(owner.to_string())
+        .bind(org.to_string())
+        .bind(created)
+        .execute(&storage.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO api_keys (id, org_id, name, prefix, digest, created_by, created_at) \
+             VALUES (?1, ?2, 'k', 'rst_abc', ?3, 'x', ?4)",
+        )
+        .bind(key.to_string())
+        .bind(org.to_string())
+        .bind([7u8; 32].as_slice())
+        .bind(created)
+        .execute(&storage.pool)
+        .await
+        .unwrap();
+
+        storage.migrate().await.unwrap();
+        let org_id = OrgId::from_uuid(org);
+        assert!(!storage.get_organization(org_id).await.unwrap().expect("the organization").partner);
+        let roles = storage.list_roles(org_id).await.unwrap();
+        assert_eq!(roles.len(), 1);
+        assert_eq!((roles[0].updated_at, roles[0].version), (roles[0].created_at, 1));
+        assert!(roles[0].is_owner() && roles[0].permissions.is_all());
+        let digest = roster_domain::api_key::SecretDigest::from_bytes([7; 32]);
+        let found = storage.find_api_key(&digest).await.unwrap().expect("the key");
+        assert_eq!(found.key.owner, roster_domain::api_key::ApiKeyOwner::Organization(org_id));
+        assert_eq!((found.key.scope, found.key.last_used_at, found.org_partner), (None, None, false));
     }
 }

@@ -7,10 +7,10 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Duration, Utc};
 use roster_domain::api_key::{ApiKey, ApiKeyOwner, SecretDigest};
-use roster_domain::error::StoreError;
-use roster_domain::hashing::PasswordHash;
 use roster_domain::audit::AuditEvent;
+use roster_domain::error::StoreError;
 use roster_domain::grant::Grant;
+use roster_domain::hashing::PasswordHash;
 use roster_domain::ids::{OrgId, RoleId, UserId};
 use roster_domain::organization::{OrgStatus, OrgSummary, Organization};
 use roster_domain::permission::{Permission, PermissionSet};
@@ -296,13 +296,16 @@ pub(crate) fn audit_event(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
 }
 
 /// What one user may do, from a row of the `user_access` statement: `user_id`, `status`,
-/// `roles` (a JSON array of `[id, key, builtin]` arrays) and `permissions` (a JSON array
+/// `roles` (a JSON array of `[id, key, builtin (0 or 1)]` arrays) and `permissions` (a JSON array
 /// of strings).
 pub(crate) fn user_access(row: &SqliteRow) -> Result<UserAccess, StoreError> {
     let roles = parsed(row, "roles", |s| {
-        let raw: Vec<(String, String, bool)> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
+        let raw: Vec<(String, String, i64)> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
         raw.into_iter()
-            .map(|(id, key, builtin)| Ok(RoleRef { id: id.parse::<RoleId>().map_err(|e| e.to_string())?, key, builtin }))
+            .map(|(id, key, builtin)| {
+                let id = id.parse::<RoleId>().map_err(|e| e.to_string())?;
+                Ok(RoleRef { id, key, builtin: builtin != 0 })
+            })
             .collect::<Result<Vec<_>, String>>()
     })?;
     Ok(UserAccess {
@@ -349,9 +352,12 @@ pub(crate) fn details_json(details: &BTreeMap<String, String>) -> Result<String,
     serde_json::to_string(details).map_err(StoreError::other)
 }
 
-/// The organization status of a key look-up row (`org_status`, from a left join).
-pub(crate) fn org_status(row: &SqliteRow) -> Result<Option<OrgStatus>, StoreError> {
-    parsed_opt(row, "org_status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))
+/// The organization state of a credential look-up row (`org_status` and `org_partner`,
+/// from a left join): no status and not a partner when there is no organization.
+pub(crate) fn org_state(row: &SqliteRow) -> Result<(Option<OrgStatus>, bool), StoreError> {
+    let status = parsed_opt(row, "org_status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))?;
+    let partner: Option<bool> = get(row, "org_partner")?;
+    Ok((status, partner.unwrap_or(false)))
 }
 
 /// Tags as stored: a JSON array of strings.

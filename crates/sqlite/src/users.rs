@@ -5,15 +5,16 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
-use roster_domain::ids::{OrgId, UserId};
-use roster_domain::ports::{UserReads, UserWrites};
+use roster_domain::grant::Grant;
+use roster_domain::ids::{GrantId, OrgId, RoleId, UserId};
+use roster_domain::ports::{UserAccess, UserReads, UserWrites};
 use roster_domain::user::{User, UserQuery, UserSort, UserView};
-use roster_domain::values::Username;
+use roster_domain::values::{Email, Username};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::error::{AdapterError, store_error};
 use crate::rows::{self, USER_COLUMNS};
-use crate::{SqliteStorage, SqliteTransaction};
+use crate::{SqliteStorage, SqliteTransaction, access, grants};
 
 /// How many ids one soft-delete statement binds, well under SQLite's variable limit.
 const DELETE_CHUNK: usize = 500;
@@ -134,6 +135,30 @@ impl UserReads for SqliteStorage {
         let mut sql = list_users_query(org, query);
         let rows = sql.build().fetch_all(&self.pool).await.map_err(store_error)?;
         rows.iter().map(rows::user).collect()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org), err(level = "debug"))]
+    async fn user_by_email(&self, org: OrgId, email: &Email) -> Result<Option<User>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.org_id = ? AND u.email_normalized = ? AND u.status <> 'deleted'"
+        );
+        let row = sqlx::query(&sql)
+            .bind(org.to_string())
+            .bind(email.normalized())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(store_error)?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, count = ids.len()), err(level = "debug"))]
+    async fn user_access(&self, org: OrgId, ids: &[UserId], now: DateTime<Utc>) -> Result<Vec<UserAccess>, StoreError> {
+        access::user_access(&self.pool, org, ids, now).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, user = %user), err(level = "debug"))]
+    async fn list_grants(&self, org: OrgId, user: UserId) -> Result<Vec<Grant>, StoreError> {
+        grants::list(&self.pool, org, user).await
     }
 }
 
@@ -281,6 +306,37 @@ impl UserWrites for SqliteTransaction {
         op.commit().await.map_err(store_error)?;
         // In the caller's order, each once.
         Ok(ids.iter().copied().filter(|id| changed.remove(&id.to_string())).collect())
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org), err(level = "debug"))]
+    async fn count_active_owners(
+        &mut self,
+        org: OrgId,
+        owner_role: RoleId,
+        excluding: &[UserId],
+    ) -> Result<u64, StoreError> {
+        access::count_active_owners(self.conn()?, org, owner_role, excluding).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %grant.org_id, grant = %grant.id), err(level = "debug"))]
+    async fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        grants::insert(self.conn()?, grant).await
+    }
+
+    /// A plain read: the `BEGIN IMMEDIATE` transaction already holds SQLite's write lock.
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, grant = %id), err(level = "debug"))]
+    async fn grant_for_update(&mut self, org: OrgId, user: UserId, id: GrantId) -> Result<Option<Grant>, StoreError> {
+        grants::fetch(self.conn()?, org, user, id).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %grant.org_id, grant = %grant.id), err(level = "debug"))]
+    async fn update_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
+        grants::update(self.conn()?, grant).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, grant = %id), err(level = "debug"))]
+    async fn delete_grant(&mut self, org: OrgId, id: GrantId) -> Result<(), StoreError> {
+        grants::delete(self.conn()?, org, id).await
     }
 }
 

@@ -2,7 +2,7 @@
 
 use roster_domain::api_key::{ApiKeyOwner, SecretDigest};
 use roster_domain::organization::OrgStatus;
-use roster_domain::ports::KeyLookup;
+use roster_domain::ports::{KeyLookup, KeyOwnerFilter};
 
 use crate::fixtures::{Store, at, create_org, days, delete_org, insert_keys, key_id, new_key, now, org_id, revoke};
 
@@ -18,7 +18,7 @@ pub async fn org_key_is_found_by_digest_with_org_status(store: Store) {
     insert_keys(&store, &[key.clone(), other]).await;
 
     let found = store.find_api_key(&key.digest).await.unwrap();
-    assert_eq!(found, Some(KeyLookup { key: key.clone(), org_status: Some(OrgStatus::Active) }));
+    assert_eq!(found, Some(KeyLookup { key: key.clone(), org_status: Some(OrgStatus::Active), org_partner: false }));
 }
 
 /// A platform key is found with no organization status.
@@ -26,7 +26,7 @@ pub async fn platform_key_is_found_without_org_status(store: Store) {
     let key = new_key(ApiKeyOwner::Platform, "bootstrap");
     insert_keys(&store, std::slice::from_ref(&key)).await;
     let found = store.find_api_key(&key.digest).await.unwrap();
-    assert_eq!(found, Some(KeyLookup { key, org_status: None }));
+    assert_eq!(found, Some(KeyLookup { key, org_status: None, org_partner: false }));
 }
 
 /// A digest no key has finds nothing.
@@ -106,11 +106,11 @@ pub async fn list_api_keys_pages_one_orgs_keys_by_id(store: Store) {
     keys[2].revoked_at = Some(revoked_at);
     keys.sort_by_key(|k| k.id);
 
-    assert_eq!(store.list_api_keys(acme.id(), None, 100).await.unwrap(), keys);
+    assert_eq!(store.list_api_keys(acme.id(), KeyOwnerFilter::Service, None, 100).await.unwrap(), keys);
     let mut walked = Vec::new();
     let mut after = None;
     loop {
-        let page = store.list_api_keys(acme.id(), after, 2).await.unwrap();
+        let page = store.list_api_keys(acme.id(), KeyOwnerFilter::Service, after, 2).await.unwrap();
         assert!(page.len() <= 2);
         after = page.last().map(|k| k.id);
         let done = page.len() < 2;
@@ -121,8 +121,8 @@ pub async fn list_api_keys_pages_one_orgs_keys_by_id(store: Store) {
         assert!(walked.len() <= keys.len(), "pagination runs past the end");
     }
     assert_eq!(walked, keys);
-    assert_eq!(store.list_api_keys(globex.id(), None, 100).await.unwrap().len(), 1);
-    assert!(store.list_api_keys(org_id(), None, 100).await.unwrap().is_empty());
+    assert_eq!(store.list_api_keys(globex.id(), KeyOwnerFilter::Service, None, 100).await.unwrap().len(), 1);
+    assert!(store.list_api_keys(org_id(), KeyOwnerFilter::Service, None, 100).await.unwrap().is_empty());
 }
 
 /// `count_platform_keys` counts unrevoked platform keys only.
@@ -138,5 +138,8 @@ pub async fn count_platform_keys_counts_unrevoked_platform_keys(store: Store) {
     assert_eq!(store.count_platform_keys().await.unwrap(), 1);
     insert_keys(&store, &[new_key(ApiKeyOwner::Platform, "live")]).await;
     assert_eq!(store.count_platform_keys().await.unwrap(), 2);
-    assert_eq!(store.find_api_key(&revoked.digest).await.unwrap(), Some(KeyLookup { key: revoked, org_status: None }));
+    assert_eq!(
+        store.find_api_key(&revoked.digest).await.unwrap(),
+        Some(KeyLookup { key: revoked, org_status: None, org_partner: false })
+    );
 }

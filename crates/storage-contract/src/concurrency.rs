@@ -9,6 +9,7 @@ use std::sync::Arc;
 use roster_domain::Error;
 use roster_domain::api_key::ApiKeyOwner;
 use roster_domain::organization_input::CreateOrganizationInput;
+use roster_domain::ports::KeyOwnerFilter;
 use roster_domain::user::UserFilter;
 use roster_domain::user_input::{CreateUserInput, UpdateUserInput};
 use roster_domain::values::Email;
@@ -20,7 +21,7 @@ use crate::fixtures::{
 
 /// Runs `n` copies of `task` (given their index) as separate tokio tasks, released
 /// together by a barrier, and returns their results in index order.
-async fn race<T, F, Fut>(n: usize, task: F) -> Vec<T>
+pub(crate) async fn race<T, F, Fut>(n: usize, task: F) -> Vec<T>
 where
     T: Send + 'static,
     F: Fn(usize) -> Fut,
@@ -71,7 +72,7 @@ pub async fn concurrent_creates_with_one_email_admit_exactly_one(store: Store) {
         "Ada@example.COM",
     ];
     let results = race(spellings.len(), |i| {
-        let roster = Arc::clone(&roster);
+        let (roster, principal) = (Arc::clone(&roster), principal.clone());
         let input = invite(spellings[i], &format!("Ada {i}"));
         async move { roster.create_user(&principal, org_id, input).await }
     })
@@ -106,7 +107,7 @@ pub async fn concurrent_creates_never_exceed_the_seat_limit(store: Store) {
         .expect("create_organization");
     let org_id = org.id;
     let results = race(10, |i| {
-        let roster = Arc::clone(&roster);
+        let (roster, principal) = (Arc::clone(&roster), principal.clone());
         let input = invite(&format!("user{i}@example.com"), &format!("User {i}"));
         async move { roster.create_user(&principal, org_id, input).await }
     })
@@ -148,7 +149,7 @@ pub async fn concurrent_updates_with_one_expected_version_admit_exactly_one(stor
     for version in 1..=VERSION_RACE_ROUNDS {
         let names = [format!("Ada {version} one"), format!("Ada {version} two")];
         let results = race(names.len(), |i| {
-            let roster = Arc::clone(&roster);
+            let (roster, principal) = (Arc::clone(&roster), principal.clone());
             let input = UpdateUserInput { name: Some(names[i].clone()), ..Default::default() };
             async move { roster.update_user(&principal, org_id, user_id, input, Some(version)).await }
         })
@@ -181,7 +182,7 @@ pub async fn concurrent_creates_with_one_username_admit_exactly_one(store: Store
         .expect("create_organization");
     let org_id = org.id;
     let results = race(6, |i| {
-        let roster = Arc::clone(&roster);
+        let (roster, principal) = (Arc::clone(&roster), principal.clone());
         let input =
             CreateUserInput { username: Some("ada".to_owned()), ..invite(&format!("ada{i}@example.com"), "Ada") };
         async move { roster.create_user(&principal, org_id, input).await }
@@ -203,7 +204,7 @@ pub async fn concurrent_revocations_of_one_key_succeed_once(store: Store) {
         let (org, id) = (acme.id(), key.id);
         async move {
             let mut tx = store.begin().await.expect("begin");
-            let revoked = tx.revoke_api_key(org, id, now()).await.expect("revoke_api_key");
+            let revoked = tx.revoke_api_key(org, KeyOwnerFilter::Service, id, now()).await.expect("revoke_api_key");
             tx.commit().await.expect("commit");
             revoked
         }

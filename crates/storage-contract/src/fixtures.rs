@@ -8,11 +8,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use roster_domain::api_key::{ApiKey, ApiKeyOwner, NewSecret};
 use roster_domain::auth::Principal;
+use roster_domain::grant::Grant;
 use roster_domain::hashing::{HashingError, PasswordHash, PasswordHasher};
-use roster_domain::ids::{ApiKeyId, OrgId, RoleId, UserId};
+use roster_domain::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
 use roster_domain::organization::{OrgStatus, Organization};
+use roster_domain::permission::{Permission, PermissionSet};
+use roster_domain::ports::KeyOwnerFilter;
 use roster_domain::role::{BuiltinRole, Role, RoleKey};
 use roster_domain::service::{Roster, Settings};
+use roster_domain::session::Session;
 use roster_domain::user::{User, UserCursor, UserFilter, UserQuery, UserSort, UserStatus};
 use roster_domain::values::{DisplayName, Email, KeyName, Metadata, OrgName, Password, Slug, Tags, Username};
 use uuid::Uuid;
@@ -106,6 +110,7 @@ pub(crate) fn new_org(slug: &str) -> OrgFixture {
         logo_url: None,
         icon_url: None,
         parent_id: None,
+        partner: false,
         seat_limit: None,
         default_role_id: roles[2].id,
         invitation_ttl: Organization::default_invitation_ttl(),
@@ -128,7 +133,10 @@ pub(crate) fn custom_role(org: OrgId, key: &str) -> Role {
         name: format!("Custom {key}"),
         description: format!("The {key} role, with ünïcödé and 'quotes'"),
         builtin: false,
+        permissions: PermissionSet::parse(["users.read", "projects.create"]).expect("valid permissions"),
         created_at: at("2024-03-01T10:11:12.654321Z"),
+        updated_at: at("2024-03-02T10:11:12.000001Z"),
+        version: 1,
     }
 }
 
@@ -314,10 +322,12 @@ pub(crate) fn new_key(owner: ApiKeyOwner, name: &str) -> ApiKey {
         name: KeyName::parse(name).expect("valid key name"),
         prefix: secret.display_prefix(),
         digest: secret.digest(),
+        scope: None,
         created_by: "contract".to_owned(),
         created_at: now(),
         expires_at: None,
         revoked_at: None,
+        last_used_at: None,
     }
 }
 
@@ -333,9 +343,83 @@ pub(crate) async fn insert_keys(store: &Store, keys: &[ApiKey]) {
 /// Revokes a key in a committed transaction, returning what the port reported.
 pub(crate) async fn revoke(store: &Store, org: OrgId, id: ApiKeyId, when: DateTime<Utc>) -> bool {
     let mut tx = store.begin().await.expect("begin");
-    let revoked = tx.revoke_api_key(org, id, when).await.expect("revoke_api_key");
+    let revoked = tx.revoke_api_key(org, KeyOwnerFilter::Service, id, when).await.expect("revoke_api_key");
     tx.commit().await.expect("commit");
     revoked
+}
+
+/// A new personal key of `user`, unscoped.
+pub(crate) fn new_personal_key(user: &User, name: &str) -> ApiKey {
+    new_key(ApiKeyOwner::User(user.org_id, user.id), name)
+}
+
+/// A permission set from names.
+pub(crate) fn permissions(names: &[&str]) -> PermissionSet {
+    PermissionSet::parse(names).expect("valid permissions in a fixture")
+}
+
+/// A new custom role of `org` granting `names`.
+pub(crate) fn role_granting(org: OrgId, key: &str, names: &[&str]) -> Role {
+    Role { permissions: permissions(names), ..custom_role(org, key) }
+}
+
+/// Inserts and commits custom roles.
+pub(crate) async fn insert_roles(store: &Store, roles: &[Role]) {
+    let mut tx = store.begin().await.expect("begin");
+    for role in roles {
+        tx.insert_role(role).await.unwrap_or_else(|e| panic!("insert_role {}: {e:?}", role.key));
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// A new direct grant of `permission` to `user`, never expiring.
+pub(crate) fn new_grant(user: &User, permission: &str) -> Grant {
+    let created = now();
+    Grant {
+        id: GrantId::from_uuid(new_uuid()),
+        org_id: user.org_id,
+        user_id: user.id,
+        permission: Permission::parse(permission).expect("valid permission in a fixture"),
+        expires_at: None,
+        created_by: "contract".to_owned(),
+        created_at: created,
+        updated_at: created,
+        version: 1,
+    }
+}
+
+/// Inserts and commits grants.
+pub(crate) async fn insert_grants(store: &Store, grants: &[Grant]) {
+    let mut tx = store.begin().await.expect("begin");
+    for grant in grants {
+        tx.insert_grant(grant).await.unwrap_or_else(|e| panic!("insert_grant {}: {e:?}", grant.permission));
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// A new live session of `user`, expiring in a day, with its token's digest.
+pub(crate) fn new_session(user: &User) -> Session {
+    let created = now();
+    Session {
+        id: SessionId::from_uuid(new_uuid()),
+        org_id: user.org_id,
+        user_id: user.id,
+        digest: NewSecret::generate_session().digest(),
+        client_ip: None,
+        created_at: created,
+        expires_at: created + days(1),
+        revoked_at: None,
+        last_used_at: None,
+    }
+}
+
+/// Inserts and commits sessions.
+pub(crate) async fn insert_sessions(store: &Store, sessions: &[Session]) {
+    let mut tx = store.begin().await.expect("begin");
+    for session in sessions {
+        tx.insert_session(session).await.expect("insert_session");
+    }
+    tx.commit().await.expect("commit");
 }
 
 /// A password hasher for tests: no real hashing, instant.

@@ -36,7 +36,16 @@
 //! - `q` is a case-insensitive (Unicode) substring of the name, the email or the
 //!   username, with `%`, `_` and `\` literal, and never matches across two fields;
 //! - a user's `role_ids` come back in ascending id order;
-//! - timestamps keep microseconds.
+//! - timestamps keep microseconds;
+//! - built-in roles read back granting what the code says (`PermissionSet::of_builtin`),
+//!   whatever is stored for them; custom roles' permission sets round-trip exactly, the
+//!   empty set and `*` included;
+//! - expiries are exclusive: a grant or session expiring at `now` no longer counts, and
+//!   `user_access` lists each permission once;
+//! - a login failure exactly `window` after the previous one still counts on; one later
+//!   starts the count afresh;
+//! - `delete_role` succeeds while deleted users still hold the role;
+//! - audit `since` is inclusive, `until` exclusive.
 #![warn(missing_docs)]
 
 use std::any::Any;
@@ -47,11 +56,20 @@ use std::sync::Arc;
 
 use roster_domain::ports::Storage;
 
+pub mod access;
 pub mod api_keys;
+pub mod audit;
 pub mod concurrency;
 mod fixtures;
+pub mod grants;
 pub mod listing;
 pub mod organizations;
+pub mod owners;
+pub mod partners;
+pub mod personal_keys;
+pub mod roles;
+pub mod sessions;
+pub mod throttle;
 pub mod transactions;
 pub mod users;
 
@@ -212,6 +230,59 @@ macro_rules! contract_tests {
                 concurrent_revocations_of_one_key_succeed_once,
                 concurrent_deletes_of_one_user_report_it_once,
             ],
+            partners: [
+                partner_flag_round_trips_through_insert_and_update,
+                organization_is_found_by_slug_unless_deleted,
+                listing_within_an_organization_shows_it_and_its_children_only,
+            ],
+            roles: [
+                custom_roles_round_trip_and_list_builtins_first_then_by_key,
+                duplicate_role_key_is_role_key_duplicate,
+                update_role_overwrites_the_role_and_nothing_else,
+                count_role_holders_counts_non_deleted_holders,
+                reassign_then_delete_moves_holders_once,
+                role_access_with_another_org_id_finds_nothing,
+            ],
+            owners: [
+                count_active_owners_counts_active_holders_of_the_owner_role,
+                concurrent_demotions_of_the_last_two_owners_keep_one,
+                concurrent_deletions_of_the_last_two_owners_keep_one,
+                concurrent_suspensions_of_the_last_two_owners_keep_one,
+            ],
+            grants: [
+                grants_round_trip_and_list_by_permission,
+                duplicate_grant_is_grant_permission_duplicate,
+                grants_are_updated_and_deleted,
+            ],
+            access: [
+                user_access_unites_custom_role_permissions_and_unexpired_grants,
+                user_access_skips_deleted_unknown_and_other_org_users,
+                user_by_email_ignores_case_and_deleted_users,
+            ],
+            personal_keys: [
+                personal_keys_and_scopes_round_trip,
+                list_api_keys_lists_one_owners_keys,
+                revoke_api_key_respects_the_owner_filter,
+                touch_api_key_sets_last_used_at,
+                keys_of_a_partner_report_it,
+            ],
+            sessions: [
+                session_is_found_by_digest_with_org_state,
+                list_sessions_lists_live_sessions_of_one_user,
+                revoke_session_only_for_its_user,
+                touch_session_sets_last_used_at,
+            ],
+            throttle: [
+                login_failures_count_up_per_key,
+                login_failures_restart_after_the_window,
+                locks_are_read_back_and_cleared,
+                concurrent_login_failures_count_each_once,
+            ],
+            audit: [
+                audit_events_round_trip_newest_first_per_organization,
+                audit_filters_select_matching_events,
+                audit_time_range_and_cursor,
+            ],
         }
     };
 }
@@ -261,6 +332,15 @@ mod tests {
             ("api_keys", include_str!("api_keys.rs")),
             ("transactions", include_str!("transactions.rs")),
             ("concurrency", include_str!("concurrency.rs")),
+            ("partners", include_str!("partners.rs")),
+            ("roles", include_str!("roles.rs")),
+            ("owners", include_str!("owners.rs")),
+            ("grants", include_str!("grants.rs")),
+            ("access", include_str!("access.rs")),
+            ("personal_keys", include_str!("personal_keys.rs")),
+            ("sessions", include_str!("sessions.rs")),
+            ("throttle", include_str!("throttle.rs")),
+            ("audit", include_str!("audit.rs")),
         ];
         let mut count = 0;
         for (module, source) in modules {
@@ -271,6 +351,6 @@ mod tests {
                 count += 1;
             }
         }
-        assert!(count >= 50, "only {count} test bodies found");
+        assert!(count >= 90, "only {count} test bodies found");
     }
 }

@@ -140,7 +140,7 @@ pub async fn updated_organization_reads_back_changed(store: Store) {
 
     assert_eq!(store.get_organization(org.id).await.unwrap(), Some(org.clone()));
     assert_roles(&store.list_roles(org.id).await.unwrap(), &fixture.roles);
-    let listed = store.list_organizations(None, 100).await.unwrap();
+    let listed = store.list_organizations(None, None, 100).await.unwrap();
     assert!(listed.contains(&org), "the list shows the updated row");
     // The old slug is free again.
     create_org(&store, "acme").await;
@@ -155,7 +155,7 @@ pub async fn deleted_organization_frees_slug_and_disappears(store: Store) {
     delete_org(&store, &doomed).await;
 
     assert_eq!(store.get_organization(doomed.id()).await.unwrap(), None);
-    let listed: Vec<OrgId> = store.list_organizations(None, 100).await.unwrap().iter().map(|o| o.id).collect();
+    let listed: Vec<OrgId> = store.list_organizations(None, None, 100).await.unwrap().iter().map(|o| o.id).collect();
     assert_eq!(listed, vec![survivor.id()]);
     assert!(store.list_roles(doomed.id()).await.unwrap().is_empty(), "roles of a deleted organization");
     assert_eq!(store.get_user(doomed.id(), user.id).await.unwrap(), None, "users of a deleted organization");
@@ -182,12 +182,12 @@ pub async fn organizations_list_in_id_order_with_keyset_pages(store: Store) {
     delete_org(&store, &deleted).await;
     expected.sort_by_key(|o| o.id);
 
-    assert_eq!(store.list_organizations(None, 100).await.unwrap(), expected);
-    assert_eq!(store.list_organizations(None, 3).await.unwrap(), expected[..3].to_vec());
+    assert_eq!(store.list_organizations(None, None, 100).await.unwrap(), expected);
+    assert_eq!(store.list_organizations(None, None, 3).await.unwrap(), expected[..3].to_vec());
     let mut walked = Vec::new();
     let mut after = None;
     loop {
-        let page = store.list_organizations(after, 2).await.unwrap();
+        let page = store.list_organizations(None, after, 2).await.unwrap();
         assert!(page.len() <= 2);
         after = page.last().map(|o| o.id);
         let done = page.len() < 2;
@@ -198,7 +198,7 @@ pub async fn organizations_list_in_id_order_with_keyset_pages(store: Store) {
         assert!(walked.len() <= expected.len(), "pagination runs past the end");
     }
     assert_eq!(walked, expected);
-    assert!(store.list_organizations(Some(expected[6].id), 10).await.unwrap().is_empty());
+    assert!(store.list_organizations(None, Some(expected[6].id), 10).await.unwrap().is_empty());
 }
 
 /// Roles: built-ins first, every field kept, and only the organization's own.

@@ -2,6 +2,7 @@
 
 use roster_domain::api_key::ApiKeyOwner;
 use roster_domain::error::StoreError;
+use roster_domain::ports::KeyOwnerFilter;
 use roster_domain::user::UserFilter;
 use roster_domain::values::{DisplayName, OrgName};
 
@@ -31,7 +32,7 @@ pub async fn dropped_transaction_leaves_nothing_behind(store: Store) {
     drop(tx);
 
     assert_eq!(store.get_organization(acme.id()).await.unwrap(), None);
-    assert!(store.list_organizations(None, 100).await.unwrap().is_empty());
+    assert!(store.list_organizations(None, None, 100).await.unwrap().is_empty());
     assert!(store.list_roles(acme.id()).await.unwrap().is_empty());
     assert_eq!(store.get_user(acme.id(), ada.id).await.unwrap(), None);
     assert_eq!(store.find_api_key(&key.digest).await.unwrap(), None);
@@ -68,7 +69,7 @@ pub async fn dropped_transaction_undoes_updates_deletes_and_revocations(store: S
     user.version += 1;
     tx.update_user(&user).await.unwrap();
     assert_eq!(tx.delete_users(acme.id(), &[bob.id], now()).await.unwrap(), vec![bob.id]);
-    assert!(tx.revoke_api_key(acme.id(), key.id, now()).await.unwrap());
+    assert!(tx.revoke_api_key(acme.id(), KeyOwnerFilter::Service, key.id, now()).await.unwrap());
     drop(tx);
 
     assert_eq!(store.get_organization(acme.id()).await.unwrap(), Some(acme.org.clone()));

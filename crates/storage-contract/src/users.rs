@@ -4,6 +4,7 @@ use roster_domain::api_key::ApiKeyOwner;
 use roster_domain::error::{StoreError, Unique};
 use roster_domain::hashing::PasswordHash;
 use roster_domain::ids::UserId;
+use roster_domain::ports::KeyOwnerFilter;
 use roster_domain::user::{UserFilter, UserStatus};
 use roster_domain::values::{DisplayName, Email, Locale, Location, NamePart, OrgName, Slug, Username};
 
@@ -350,20 +351,20 @@ pub async fn every_access_with_another_org_id_finds_nothing(store: Store) {
     for filter in filters {
         assert_eq!(list_ids(&store, globex.id(), filter.clone()).await, Vec::<UserId>::new(), "{filter:?}");
     }
-    assert!(store.list_api_keys(globex.id(), None, 100).await.unwrap().is_empty());
+    assert!(store.list_api_keys(globex.id(), KeyOwnerFilter::Service, None, 100).await.unwrap().is_empty());
 
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.user_for_update(globex.id(), ada.id).await.unwrap(), None);
     assert!(!tx.username_taken(globex.id(), &ada.username).await.unwrap());
     assert_eq!(tx.count_seats(globex.id()).await.unwrap(), 0);
     assert_eq!(tx.delete_users(globex.id(), &[ada.id], now()).await.unwrap(), Vec::<UserId>::new());
-    assert!(!tx.revoke_api_key(globex.id(), key.id, now()).await.unwrap());
+    assert!(!tx.revoke_api_key(globex.id(), KeyOwnerFilter::Service, key.id, now()).await.unwrap());
     let globex_roles: Vec<_> = tx.roles_of(globex.id()).await.unwrap().into_iter().map(|r| r.id).collect();
     assert!(acme.roles.iter().all(|r| !globex_roles.contains(&r.id)), "roles_of leaks another org's roles");
     tx.commit().await.unwrap();
 
     assert_same_user(&store.get_user(acme.id(), ada.id).await.unwrap().unwrap().user, &ada);
-    assert_eq!(store.list_api_keys(acme.id(), None, 100).await.unwrap(), vec![key]);
+    assert_eq!(store.list_api_keys(acme.id(), KeyOwnerFilter::Service, None, 100).await.unwrap(), vec![key]);
 }
 
 /// Users of a deleted organization are not found by `get_user`.

@@ -307,9 +307,9 @@ impl Client for GrpcAuthenticate {
         let message = wire::grpc_message(&body)?;
         self.calls += 1;
         if self.calls % DECODE_EVERY == 1 {
-            let principal = pb::AuthenticateResponse::decode(message)
-                .map_err(|err| format!("cannot decode the principal: {err}"))?;
-            let org = principal.principal.map(|p| p.organization_id).unwrap_or_default();
+            let principal =
+                pb::Principal::decode(message).map_err(|err| format!("cannot decode the principal: {err}"))?;
+            let org = principal.organization_id.unwrap_or_default();
             if org != self.org {
                 return Err(format!("expected a principal of {}, got {org:?}", self.org));
             }

@@ -13,6 +13,43 @@ fn http(addr: &str, request: &str) -> String {
     response
 }
 
+/// Sends one JSON request and returns the status code and the body.
+fn call(addr: &str, method: &str, path: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let body = if body.is_null() { String::new() } else { body.to_string() };
+    let auth = if token.is_empty() { String::new() } else { format!("Authorization: Bearer {token}\r\n") };
+    let response = http(
+        addr,
+        &format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let json = response.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or_default();
+    (status, json)
+}
+
+/// Logs in through a real socket: the session records the client's address.
+fn login_records_the_client_address(addr: &str, key: &str) {
+    use serde_json::json;
+    let (status, org) = call(addr, "POST", "/v1/organizations", key, &json!({"slug": "acme", "name": "Acme"}));
+    assert_eq!(status, 201, "{org}");
+    let org = org["data"]["id"].as_str().expect("org id").to_owned();
+    let user = json!({"email": "ada@acme.test", "name": "Ada", "password": "correct horse battery staple"});
+    let (status, user) = call(addr, "POST", &format!("/v1/organizations/{org}/users"), key, &user);
+    assert_eq!(status, 201, "{user}");
+    let user = user["data"]["id"].as_str().expect("user id").to_owned();
+    let login = json!({"organization": "acme", "email": "ada@acme.test", "password": "correct horse battery staple"});
+    let (status, session) = call(addr, "POST", "/v1/auth/login", "", &login);
+    assert_eq!(status, 200, "{session}");
+    let (status, sessions) =
+        call(addr, "GET", &format!("/v1/organizations/{org}/users/{user}/sessions"), key, &serde_json::Value::Null);
+    assert_eq!(status, 200, "{sessions}");
+    assert_eq!(sessions["data"][0]["client_ip"], "127.0.0.1", "{sessions}");
+    assert_eq!(sessions["data"][0]["id"], session["data"]["session_id"]);
+}
+
 #[test]
 fn serve_bootstraps_a_platform_key_file_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -54,6 +91,7 @@ fn serve_bootstraps_a_platform_key_file_and_stops_gracefully_on_sigterm() {
         ),
     );
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    login_records_the_client_address(&http_addr, &key);
 
     let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
     assert!(status.success());

@@ -1,5 +1,8 @@
 //! The gRPC front end against the same service and storage.
 
+use roster_grpc::pb;
+use roster_grpc::pb::auth_service_client::AuthServiceClient;
+use roster_grpc::pb::authorization_service_client::AuthorizationServiceClient;
 use roster_grpc::pb::user_service_client::UserServiceClient;
 use roster_grpc::pb::{CreateUserRequest, GetUserRequest, ListUsersRequest};
 use serde_json::json;
@@ -9,7 +12,10 @@ use tonic_types::StatusExt as _;
 
 use crate::harness::TestApp;
 
-crate::on_both_backends!(users_over_grpc_share_rules_and_error_details_with_rest);
+crate::on_both_backends!(
+    users_over_grpc_share_rules_and_error_details_with_rest,
+    tokens_and_permission_checks_over_grpc
+);
 
 fn authed<T>(key: &str, message: T) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
@@ -66,4 +72,87 @@ async fn users_over_grpc_share_rules_and_error_details_with_rest(app: TestApp) {
     let anonymous =
         client.list_users(tonic::Request::new(ListUsersRequest { organization_id: org, ..Default::default() })).await;
     assert_eq!(anonymous.unwrap_err().code(), Code::Unauthenticated);
+}
+
+/// Internal services' questions, on each backend's storage: who is this token (a service
+/// key, a session from a login), and may these users do these things (one batch).
+async fn tokens_and_permission_checks_over_grpc(app: TestApp) {
+    let org = app.org("acme", json!({})).await;
+    let service_key = app.service_key(&org).await;
+    let invited = app.user(&org, "invited@acme.test").await["id"].as_str().expect("id").to_owned();
+    let url = format!("http://{}", app.grpc_addr);
+    let admin = UserServiceClient::connect(url.clone())
+        .await
+        .expect("connect")
+        .create_user(authed(
+            &app.platform_key,
+            CreateUserRequest {
+                organization_id: org.clone(),
+                email: "admin@acme.test".to_owned(),
+                name: Some("Admin".to_owned()),
+                password: Some("correct horse battery staple".to_owned()),
+                role: Some("admin".to_owned()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("create admin")
+        .into_inner()
+        .user
+        .expect("user");
+
+    let mut auth = AuthServiceClient::connect(url.clone()).await.expect("connect");
+    let service = auth
+        .authenticate(pb::AuthenticateRequest { token: service_key.clone() })
+        .await
+        .expect("service key")
+        .into_inner();
+    assert_eq!(service.kind(), pb::PrincipalKind::ServiceKey);
+    assert_eq!(service.organization_id.as_deref(), Some(org.as_str()));
+
+    let login = auth
+        .login(pb::LoginRequest {
+            organization: "acme".to_owned(),
+            email: "admin@acme.test".to_owned(),
+            password: "correct horse battery staple".to_owned(),
+            client_ip: None,
+        })
+        .await
+        .expect("login")
+        .into_inner();
+    let session = auth.authenticate(pb::AuthenticateRequest { token: login.token }).await.expect("session");
+    let session = session.into_inner();
+    assert_eq!(session.kind(), pb::PrincipalKind::Session);
+    assert_eq!(session.user_id.as_deref(), Some(admin.id.as_str()));
+    assert_eq!(session.roles.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["admin"]);
+
+    let unknown = auth.authenticate(pb::AuthenticateRequest { token: "rst_nope".to_owned() }).await.unwrap_err();
+    assert_eq!(unknown.code(), Code::Unauthenticated);
+
+    let nobody = "01890000-0000-7000-8000-000000000000";
+    let check = |user: &str, permission: &str| pb::PermissionCheck {
+        user_id: user.to_owned(),
+        permission: permission.to_owned(),
+    };
+    let results = AuthorizationServiceClient::connect(url)
+        .await
+        .expect("connect")
+        .batch_check_permissions(authed(
+            &service_key,
+            pb::BatchCheckPermissionsRequest {
+                organization_id: org.clone(),
+                checks: vec![
+                    check(&admin.id, "users.write"),
+                    check(&admin.id, "organizations.delete"),
+                    check(&invited, "users.read"),
+                    check(nobody, "users.read"),
+                ],
+            },
+        ))
+        .await
+        .expect("batch")
+        .into_inner()
+        .results;
+    let answers: Vec<(bool, bool)> = results.iter().map(|r| (r.allowed, r.user_found)).collect();
+    assert_eq!(answers, [(true, true), (false, true), (false, true), (false, false)]);
 }

@@ -1,17 +1,39 @@
 //! Starts the service for one test and speaks to it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::body::Body;
+use chrono::{DateTime, Duration, Utc};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use roster::server::rest_router;
 use roster::wiring::Backend;
+use roster_domain::clock::{Clock, SystemClock};
 use roster_domain::service::{Roster, Settings};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tower::ServiceExt as _;
+
+/// The wall clock moved forward by however much a test asked, so sessions, grants and
+/// login locks can expire without waiting.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset: Mutex<Duration>,
+}
+
+impl TestClock {
+    /// Moves the service's time forward.
+    pub fn advance(&self, by: Duration) {
+        *self.offset.lock().unwrap_or_else(PoisonError::into_inner) += by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        SystemClock.now() + *self.offset.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 /// One running service on a fresh database.
 pub struct TestApp {
@@ -20,9 +42,19 @@ pub struct TestApp {
     pub grpc_addr: SocketAddr,
     /// A platform key's secret.
     pub platform_key: String,
+    /// The service's clock.
+    pub clock: Arc<TestClock>,
     _stop: oneshot::Sender<()>,
     _dir: Option<tempfile::TempDir>,
 }
+
+/// An RFC 3339 time (UTC, `Z`) for request bodies and query strings.
+pub fn at(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The password of the users [`TestApp::active_user`] makes.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A response, its body parsed as JSON (`Value::Null` when empty).
 #[derive(Debug)]
@@ -66,11 +98,11 @@ impl TestApp {
 
     async fn start(backend: Backend, dir: Option<tempfile::TempDir>) -> Self {
         backend.migrate().await.expect("migrate");
-        let roster = Arc::new(Roster::new(
-            backend.storage(),
-            Arc::new(roster::hasher::BlockingHasher::new(2)),
-            Settings::default(),
-        ));
+        let clock = Arc::new(TestClock::default());
+        let roster = Arc::new(
+            Roster::new(backend.storage(), Arc::new(roster::hasher::BlockingHasher::new(2)), Settings::default())
+                .with_clock(clock.clone()),
+        );
         let (_, secret) = roster.create_platform_key("test").await.expect("platform key");
         let metrics = roster::telemetry::metrics_handle();
         let router = rest_router(roster.clone(), backend, metrics);
@@ -80,7 +112,12 @@ impl TestApp {
         tokio::spawn(roster_grpc::serve(listener, roster.clone(), async move {
             let _ = stopped.await;
         }));
-        Self { router, grpc_addr, platform_key: secret.expose().to_owned(), _stop: stop, _dir: dir }
+        Self { router, grpc_addr, platform_key: secret.expose().to_owned(), clock, _stop: stop, _dir: dir }
+    }
+
+    /// The service's current time.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Sends a request with the platform key.
@@ -101,6 +138,27 @@ impl TestApp {
             None => request.body(Body::empty()).expect("request"),
         };
         self.send(request).await
+    }
+
+    /// Sends a request with `key` and an `x-request-id`.
+    pub async fn call_traced(
+        &self,
+        key: &str,
+        request_id: &str,
+        method: Method,
+        uri: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", format!("Bearer {key}"))
+            .header("x-request-id", request_id);
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let body = body.map_or_else(Body::empty, |json| Body::from(json.to_string()));
+        self.send(request.body(body).expect("request")).await
     }
 
     /// Sends any request.
@@ -138,6 +196,53 @@ impl TestApp {
                 Some(serde_json::json!({"email": email, "name": email})),
             )
             .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.data().clone()
+    }
+
+    /// The id of the organization's role with this key.
+    pub async fn role_id(&self, org: &str, key: &str) -> String {
+        let roles = self.call(Method::GET, &format!("/v1/organizations/{org}/roles"), None).await;
+        assert_eq!(roles.status, StatusCode::OK, "{roles:?}");
+        let role = roles.data().as_array().and_then(|all| all.iter().find(|r| r["key"] == key).cloned());
+        role.and_then(|r| r["id"].as_str().map(str::to_owned)).unwrap_or_else(|| panic!("no role {key}: {roles:?}"))
+    }
+
+    /// Creates an active user with [`PASSWORD`] holding the roles with these keys, and
+    /// returns its id.
+    pub async fn active_user(&self, org: &str, email: &str, roles: &[&str]) -> String {
+        let mut role_ids = Vec::new();
+        for key in roles {
+            role_ids.push(self.role_id(org, key).await);
+        }
+        let body = json!({"email": email, "name": email, "password": PASSWORD, "role_ids": role_ids});
+        let reply = self.call(Method::POST, &format!("/v1/organizations/{org}/users"), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.data()["id"].as_str().expect("user id").to_owned()
+    }
+
+    /// Logs in (`organization` is an id or a slug).
+    pub async fn login(&self, organization: &str, email: &str, password: &str) -> Reply {
+        let body = json!({"organization": organization, "email": email, "password": password});
+        self.call_as("", Method::POST, "/v1/auth/login", Some(body)).await
+    }
+
+    /// Logs in with [`PASSWORD`] and returns the session token.
+    pub async fn session(&self, organization: &str, email: &str) -> String {
+        let reply = self.login(organization, email, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        reply.data()["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Makes a personal key for a user with `key` (the user's own session, say) and
+    /// returns its JSON, secret included.
+    pub async fn personal_key(&self, key: &str, org: &str, user: &str, scope: Option<Value>) -> Value {
+        let mut body = json!({"name": "personal"});
+        if let Some(scope) = scope {
+            body["scope"] = scope;
+        }
+        let uri = format!("/v1/organizations/{org}/users/{user}/api-keys");
+        let reply = self.call_as(key, Method::POST, &uri, Some(body)).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
         reply.data().clone()
     }

@@ -2,10 +2,14 @@
 //! exactly as `roster serve` builds them, on real SQLite and PostgreSQL storage. One test
 //! binary, one module per area; every scenario runs on both backends.
 
+mod audit;
+mod auth;
 mod binary;
 mod grpc;
 mod harness;
+mod matrix;
 mod organizations;
+mod roles;
 mod users;
 
 /// Runs each listed scenario `async fn name(app: TestApp)` on SQLite and on PostgreSQL.

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     malformed_and_unknown_json_gets_a_clear_4xx,
     the_version_header_is_checked_and_echoed,
     operational_endpoints_answer,
+    a_partner_reaches_its_children_and_nothing_else,
 );
 
 async fn organizations_are_created_read_listed_patched_and_deleted(app: TestApp) {
@@ -117,8 +118,9 @@ async fn a_service_key_sees_only_its_own_organization(app: TestApp) {
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {uri}: {reply:?}");
         assert_eq!(reply.code(), "not_found");
     }
+    // Only platform keys and partners create organizations.
     let create_org =
-        app.call_as(&key_a, Method::POST, "/v1/organizations", Some(json!({"slug": "c", "name": "C"}))).await;
+        app.call_as(&key_a, Method::POST, "/v1/organizations", Some(json!({"slug": "org-c", "name": "C"}))).await;
     assert_eq!(create_org.status, StatusCode::FORBIDDEN);
     // Nothing of org B changed.
     let still = app.call(Method::GET, &format!("/v1/organizations/{b}/users/{user_b_id}"), None).await;
@@ -211,4 +213,73 @@ async fn operational_endpoints_answer(app: TestApp) {
     let text = metrics.body.as_str().unwrap_or_default();
     assert!(text.contains("roster_http_requests_total"), "{text}");
     assert!(text.contains("roster_db_pool_connections"), "{text}");
+}
+
+async fn a_partner_reaches_its_children_and_nothing_else(app: TestApp) {
+    let partner = app.org("partner", json!({"partner": true})).await;
+    let child = app.org("child", json!({"parent_id": partner})).await;
+    let unrelated = app.org("unrelated", json!({})).await;
+    let got = app.call(Method::GET, &format!("/v1/organizations/{partner}"), None).await;
+    assert_eq!(got.data()["partner"], true);
+    assert_eq!(app.call(Method::GET, &format!("/v1/organizations/{child}"), None).await.data()["partner"], false);
+    let key = app.service_key(&partner).await;
+
+    // The partner's key manages its child as its own.
+    let org_uri = format!("/v1/organizations/{child}");
+    assert_eq!(app.call_as(&key, Method::GET, &org_uri, None).await.status, StatusCode::OK);
+    assert_eq!(app.call_as(&key, Method::GET, &format!("{org_uri}/users"), None).await.status, StatusCode::OK);
+    let user = app
+        .call_as(&key, Method::POST, &format!("{org_uri}/users"), Some(json!({"email": "c@child.test", "name": "C"})))
+        .await;
+    assert_eq!(user.status, StatusCode::CREATED, "{user:?}");
+    let seats = app.call_as(&key, Method::PATCH, &org_uri, Some(json!({"seat_limit": 10}))).await;
+    assert_eq!(seats.status, StatusCode::OK, "the managing partner sets the plan: {seats:?}");
+
+    // Anything else is not found, not forbidden.
+    for (method, uri, body) in [
+        (Method::GET, format!("/v1/organizations/{unrelated}"), None),
+        (Method::GET, format!("/v1/organizations/{unrelated}/users"), None),
+        (Method::POST, format!("/v1/organizations/{unrelated}/users"), Some(json!({"email": "x@u.test", "name": "X"}))),
+        (Method::GET, format!("/v1/organizations/{unrelated}/roles"), None),
+    ] {
+        let reply = app.call_as(&key, method.clone(), &uri, body).await;
+        assert_eq!((reply.status, reply.code()), (StatusCode::NOT_FOUND, "not_found"), "{method} {uri}");
+    }
+    let listed = app.call_as(&key, Method::GET, "/v1/organizations", None).await;
+    let mut ids: Vec<&str> = listed.data().as_array().unwrap().iter().filter_map(|o| o["id"].as_str()).collect();
+    ids.sort_unstable();
+    let mut expected = vec![partner.as_str(), child.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+
+    // A partner makes children, but not partners; only the platform confers partnership.
+    let made =
+        app.call_as(&key, Method::POST, "/v1/organizations", Some(json!({"slug": "child-2", "name": "C2"}))).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    assert_eq!(made.data()["parent_id"], partner.as_str());
+    assert_eq!(made.data()["partner"], false);
+    let sub_partner = app
+        .call_as(
+            &key,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({"slug": "child-3", "name": "C3", "partner": true})),
+        )
+        .await;
+    assert_eq!(sub_partner.status, StatusCode::FORBIDDEN, "{sub_partner:?}");
+    let promote = app.call_as(&key, Method::PATCH, &org_uri, Some(json!({"partner": true}))).await;
+    assert_eq!(promote.status, StatusCode::FORBIDDEN, "{promote:?}");
+
+    // A child's own key sees neither its partner nor its own plan.
+    let child_key = app.service_key(&child).await;
+    let up = app.call_as(&child_key, Method::GET, &format!("/v1/organizations/{partner}"), None).await;
+    assert_eq!(up.status, StatusCode::NOT_FOUND);
+    let own_seats = app.call_as(&child_key, Method::PATCH, &org_uri, Some(json!({"seat_limit": 99}))).await;
+    assert_eq!(own_seats.status, StatusCode::FORBIDDEN, "{own_seats:?}");
+
+    // Withdrawn partnership ends the reach at once.
+    let withdrawn =
+        app.call(Method::PATCH, &format!("/v1/organizations/{partner}"), Some(json!({"partner": false}))).await;
+    assert_eq!((withdrawn.status, withdrawn.data()["partner"].clone()), (StatusCode::OK, json!(false)));
+    assert_eq!(app.call_as(&key, Method::GET, &org_uri, None).await.status, StatusCode::NOT_FOUND);
 }

@@ -20,12 +20,11 @@ pub struct GrantInput {
     pub expires_at: Option<Option<DateTime<Utc>>>,
 }
 
+/// A validated [`GrantInput`]: the permission and the expiry change, each if given.
+type ValidGrant = (Option<Permission>, Option<Option<DateTime<Utc>>>);
+
 impl Roster {
-    fn validate_grant(
-        &self,
-        input: GrantInput,
-        create: bool,
-    ) -> Result<(Option<Permission>, Option<Option<DateTime<Utc>>>), Error> {
+    fn validate_grant(&self, input: GrantInput, create: bool) -> Result<ValidGrant, Error> {
         let mut v = Validator::default();
         let permission = match input.permission {
             None if create => {

@@ -7,6 +7,7 @@ use super::{Roster, check_version};
 use crate::auth::Principal;
 use crate::error::{Error, Resource, StoreError, Unique};
 use crate::ids::{OrgId, RoleId, UserId};
+use crate::organization::OrgSummary;
 use crate::page::{Cursor, Page};
 use crate::ports::Transaction;
 use crate::role::Role;
@@ -251,6 +252,20 @@ impl Roster {
         org_id: OrgId,
         input: ListUsersInput,
     ) -> Result<Page<User>, Error> {
+        self.list_users_with_organization(principal, org_id, input).await.map(|(_, page)| page)
+    }
+
+    /// A page of an organization's users with the organization's summary, which a user
+    /// shows: `users.read` is enough to see it.
+    ///
+    /// # Errors
+    /// As [`Roster::list_users`].
+    pub async fn list_users_with_organization(
+        &self,
+        principal: &Principal,
+        org_id: OrgId,
+        input: ListUsersInput,
+    ) -> Result<(OrgSummary, Page<User>), Error> {
         self.authorize(principal, org_id, "users.read").await?;
         let list = input.validate()?;
         let scope = cursor_scope(list.sort);
@@ -262,12 +277,11 @@ impl Roster {
                 Some(UserCursor { key, id: UserId::from_uuid(id) })
             }
         };
-        if self.storage.get_organization(org_id).await?.is_none() {
-            return Err(Error::NotFound(Resource::Organization));
-        }
+        let org = self.storage.get_organization(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?;
         let query = UserQuery { filter: list.filter, sort: list.sort, after, limit: list.limit.get() + 1 };
         let rows = self.storage.list_users(org_id, &query).await?;
-        Ok(Page::from_rows(rows, list.limit, |u| Cursor::encode(&scope, &list.sort.key_of(u), u.id.as_uuid())))
+        let page = Page::from_rows(rows, list.limit, |u| Cursor::encode(&scope, &list.sort.key_of(u), u.id.as_uuid()));
+        Ok((org.summary(), page))
     }
 
     /// Changes a user (rule 9 with `expected_version`; rule 4 for roles; rule 8 for a new

@@ -11,11 +11,24 @@ use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
 
 use crate::support::TestServer;
 
+/// Every `roster.v1` service.
+const SERVICES: [&str; 9] = [
+    "roster.v1.OrganizationService",
+    "roster.v1.UserService",
+    "roster.v1.AuthService",
+    "roster.v1.AuthorizationService",
+    "roster.v1.RoleService",
+    "roster.v1.PermissionGrantService",
+    "roster.v1.ApiKeyService",
+    "roster.v1.SessionService",
+    "roster.v1.AuditService",
+];
+
 #[tokio::test]
 async fn health_reports_serving_for_the_server_and_each_service() {
     let server = TestServer::start().await;
     let mut health = HealthClient::new(server.channel.clone());
-    for service in ["", "roster.v1.OrganizationService", "roster.v1.UserService"] {
+    for service in std::iter::once("").chain(SERVICES) {
         let response = health
             .check(HealthCheckRequest { service: service.to_owned() })
             .await
@@ -47,7 +60,9 @@ async fn reflection_v1_lists_the_roster_services_too() {
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reflection response: {response:?}");
     };
-    assert!(list.service.iter().any(|s| s.name == "roster.v1.UserService"), "{list:?}");
+    for expected in SERVICES {
+        assert!(list.service.iter().any(|s| s.name == expected), "{expected} missing from {list:?}");
+    }
 }
 
 #[tokio::test]
@@ -68,7 +83,7 @@ async fn reflection_v1alpha_lists_the_roster_services() {
         panic!("unexpected reflection response: {response:?}");
     };
     let names: Vec<&str> = list.service.iter().map(|s| s.name.as_str()).collect();
-    for expected in ["roster.v1.UserService", "roster.v1.OrganizationService", "grpc.health.v1.Health"] {
+    for expected in SERVICES.into_iter().chain(["grpc.health.v1.Health"]) {
         assert!(names.contains(&expected), "{expected} missing from {names:?}");
     }
 }

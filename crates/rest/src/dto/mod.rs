@@ -7,8 +7,13 @@
 //! empty is a `validation_failed` error.
 
 pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod grants;
 pub mod organizations;
+pub mod roles;
 pub(crate) mod rules;
+pub mod sessions;
 pub mod users;
 
 use roster_domain::page::{Page, PageSize};
@@ -61,6 +66,10 @@ pub(crate) const PARAM_RULES: rules::ParamRules = &[
     ("list_organizations", "cursor", Rule::Cursor),
     ("list_api_keys", "limit", Rule::PageSize),
     ("list_api_keys", "cursor", Rule::Cursor),
+    ("list_personal_api_keys", "limit", Rule::PageSize),
+    ("list_personal_api_keys", "cursor", Rule::Cursor),
+    ("list_sessions", "limit", Rule::PageSize),
+    ("list_sessions", "cursor", Rule::Cursor),
 ];
 
 impl PageQuery {

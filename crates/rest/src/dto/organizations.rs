@@ -34,6 +34,9 @@ pub struct Organization {
     pub icon_url: Option<String>,
     /// The partner organization that manages this one.
     pub parent_id: Option<Uuid>,
+    /// Whether this organization is a partner: its credentials also reach the
+    /// organizations whose `parent_id` it is.
+    pub partner: bool,
     /// The most non-deleted users (invited included); `null` is unlimited.
     #[schema(minimum = 0, maximum = 10_000_000)]
     pub seat_limit: Option<u32>,
@@ -87,6 +90,7 @@ impl From<domain::Organization> for Organization {
             logo_url: o.logo_url.map(|u| u.as_str().to_owned()),
             icon_url: o.icon_url.map(|u| u.as_str().to_owned()),
             parent_id: o.parent_id.map(|p| *p.as_uuid()),
+            partner: o.partner,
             seat_limit: o.seat_limit,
             default_role_id: *o.default_role_id.as_uuid(),
             invitation_ttl_seconds: o.invitation_ttl.num_seconds(),
@@ -129,7 +133,8 @@ pub enum BuiltinRoleKey {
     Member,
 }
 
-/// A request to create an organization (platform keys only).
+/// A request to create an organization: platform keys create any; a partner's callers
+/// with `organizations.create` create children of their partner.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrganizationRequest {
@@ -148,9 +153,13 @@ pub struct CreateOrganizationRequest {
     pub logo_url: Option<String>,
     /// Absolute http(s) URL of an icon (at most 2048 characters).
     pub icon_url: Option<String>,
-    /// The managing (partner) organization; an unknown one answers 422.
+    /// The managing (partner) organization; an unknown one answers 422. A partner's
+    /// callers may leave it out: their own organization is the parent.
     #[schema(value_type = Option<Uuid>)]
     pub parent_id: Option<String>,
+    /// Whether the new organization is a partner, reaching its children (platform keys
+    /// only; others get 403). Default `false`.
+    pub partner: Option<bool>,
     /// The most users the organization may have; absent or `null` is unlimited.
     #[serde(default, deserialize_with = "integer")]
     pub seat_limit: Option<i64>,
@@ -172,6 +181,7 @@ impl From<CreateOrganizationRequest> for CreateOrganizationInput {
             logo_url: r.logo_url,
             icon_url: r.icon_url,
             parent_id: r.parent_id,
+            partner: r.partner,
             seat_limit: r.seat_limit,
             default_role: r.default_role,
             invitation_ttl_seconds: r.invitation_ttl_seconds,
@@ -207,10 +217,15 @@ pub struct UpdateOrganizationRequest {
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Option<String>)]
     pub icon_url: Option<Option<String>>,
-    /// New seat limit, or `null` for unlimited.
+    /// New seat limit, or `null` for unlimited (platform keys and the managing partner
+    /// only; others get 403).
     #[serde(default, deserialize_with = "patch_integer")]
     #[schema(value_type = Option<i64>)]
     pub seat_limit: Option<Option<i64>>,
+    /// Make it a partner or not (platform keys only; others get 403).
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = bool)]
+    pub partner: Option<Option<bool>>,
     /// The id of one of the organization's roles; another id answers 422.
     #[serde(default, deserialize_with = "patch_field")]
     #[schema(value_type = Uuid)]
@@ -234,6 +249,7 @@ impl TryFrom<UpdateOrganizationRequest> for UpdateOrganizationInput {
             logo_url: r.logo_url,
             icon_url: r.icon_url,
             seat_limit: r.seat_limit,
+            partner: not_null(&mut v, "partner", r.partner),
             default_role_id: not_null(&mut v, "default_role_id", r.default_role_id),
             invitation_ttl_seconds: not_null(&mut v, "invitation_ttl_seconds", r.invitation_ttl_seconds),
         };

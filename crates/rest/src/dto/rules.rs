@@ -47,6 +47,13 @@ const METADATA_KEY_MAX: usize = 40;
 const METADATA_VALUE_MAX: usize = 500;
 /// The shortest invitation lifetime, in seconds.
 const MIN_INVITATION_TTL_SECONDS: i64 = 60;
+/// The longest part (resource or action) of a permission
+/// ([`roster_domain::permission::Permission`]).
+const PERMISSION_PART_MAX: usize = 63;
+/// The longest role key ([`roster_domain::role::RoleKey`]).
+const ROLE_KEY_MAX: usize = 64;
+/// The most permissions a role or a key's scope carries.
+pub(crate) const MAX_PERMISSIONS: usize = 500;
 
 /// A field's rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +89,22 @@ pub(crate) enum Rule {
     PageSize,
     /// A page cursor: only values the server issued are valid; all are base64url.
     Cursor,
+    /// A permission, `resource.action` ([`roster_domain::permission::Permission`]).
+    Permission,
+    /// A list of permissions (a role's, a key's scope).
+    Permissions,
+    /// A role key ([`roster_domain::role::RoleKey`]).
+    RoleKey,
+    /// Free text of at most `max` characters, trimmed, without control characters but
+    /// inner line feeds; empty only when not `required` (role names and descriptions).
+    Lines {
+        /// The most characters of the trimmed text.
+        max: usize,
+        /// Whether the trimmed text must not be empty.
+        required: bool,
+    },
+    /// 1 to this many characters, none of them a control character, as sent (filters).
+    Printable(usize),
 }
 
 /// A rule of several fields of one body.
@@ -140,6 +163,17 @@ fn pattern_parts(rule: Rule) -> Option<(String, Option<usize>)> {
         }
         // Tags are lowercased before the check: KELVIN SIGN becomes `k`.
         Rule::Tag | Rule::Tags => (format!("[A-Za-z0-9_:.\\u212A-]{{1,{}}}", Tag::MAX_CHARS), None),
+        Rule::Permission | Rule::Permissions => {
+            let part = format!("[a-z][a-z0-9_]{{0,{}}}", PERMISSION_PART_MAX - 1);
+            (format!("{part}\\.{part}"), None)
+        }
+        Rule::RoleKey => (format!("[a-z0-9_-]{{1,{ROLE_KEY_MAX}}}"), None),
+        Rule::Lines { max, required } => {
+            // Control characters but the line feed.
+            let inner = r"[^\x00-\x09\x0B-\x1F\x7F-\x9F]";
+            let text = format!("{visible}(?:{inner}{{0,{}}}{visible})?", max - 2);
+            (if required { text } else { format!("(?:{text})?") }, None)
+        }
         _ => return None,
     };
     Some(parts)
@@ -147,6 +181,9 @@ fn pattern_parts(rule: Rule) -> Option<(String, Option<usize>)> {
 
 /// The pattern and `maxLength` of a string rule.
 pub(crate) fn pattern(rule: Rule) -> Option<(String, Option<usize>)> {
+    if let Rule::Printable(max) = rule {
+        return Some((format!("^[^{CTRL}]{{1,{max}}}$"), None));
+    }
     pattern_parts(rule).map(|(inner, max)| match max {
         Some(max) => (format!("^{inner}$"), Some(max)),
         None => (trimmed(&inner), None),
@@ -174,12 +211,14 @@ fn set_range(object: &mut Object, min: i64, max: i64) {
 /// Writes `rule` into `schema`. `false` when the schema has an unexpected shape.
 fn apply_rule(rule: Rule, schema: &mut Schema, password_min: usize) -> bool {
     match (rule, schema) {
-        (Rule::Tags, Schema::Array(array)) => {
+        (Rule::Tags | Rule::Permissions, Schema::Array(array)) => {
             let ArrayItems::RefOrSchema(items) = &mut array.items else { return false };
             let RefOr::T(Schema::Object(item)) = items.as_mut() else { return false };
-            let Some((pattern, max)) = pattern(Rule::Tag) else { return false };
+            let (item_rule, max_items) =
+                if rule == Rule::Tags { (Rule::Tag, Tags::MAX) } else { (Rule::Permission, MAX_PERMISSIONS) };
+            let Some((pattern, max)) = pattern(item_rule) else { return false };
             (item.pattern, item.min_length, item.max_length) = (Some(pattern), None, max);
-            array.max_items = Some(Tags::MAX);
+            array.max_items = Some(max_items);
             true
         }
         (Rule::Metadata, Schema::Object(object)) => {
@@ -284,13 +323,21 @@ pub(crate) type JointRules = &'static [(&'static str, Joint)];
 /// keeps that list empty).
 pub(crate) fn apply(doc: &mut OpenApi, password_min: usize) -> Vec<String> {
     let mut missed = Vec::new();
-    let fields = [super::organizations::FIELD_RULES, super::users::FIELD_RULES, super::api_keys::FIELD_RULES];
+    let fields = [
+        super::organizations::FIELD_RULES,
+        super::users::FIELD_RULES,
+        super::api_keys::FIELD_RULES,
+        super::auth::FIELD_RULES,
+        super::roles::FIELD_RULES,
+        super::grants::FIELD_RULES,
+    ];
     for &(schema, prop, rule) in fields.into_iter().flatten() {
         if !property(doc, schema, prop).is_some_and(|s| apply_rule(rule, s, password_min)) {
             missed.push(format!("{schema}.{prop}"));
         }
     }
-    for &(operation, name, rule) in super::PARAM_RULES.iter().chain(super::users::PARAM_RULES) {
+    let params = [super::PARAM_RULES, super::users::PARAM_RULES, super::audit::PARAM_RULES];
+    for &(operation, name, rule) in params.into_iter().flatten() {
         if !parameter(doc, operation, name).is_some_and(|s| apply_rule(rule, s, password_min)) {
             missed.push(format!("{operation}({name})"));
         }
@@ -317,12 +364,96 @@ mod tests {
 
     use proptest::prelude::*;
     use regex::Regex;
+    use roster_domain::permission::Permission;
+    use roster_domain::role::RoleKey;
     use roster_domain::user_input::ListUsersInput;
     use roster_domain::values::{
         Description, DisplayName, DomainName, KeyName, Location, NamePart, OrgName, Slug, TextError,
     };
 
     use super::*;
+    use crate::dto::roles::{DESCRIPTION_MAX, NAME_MAX};
+
+    /// The domain's verdict on values it checks only inside a use case: the use case runs
+    /// as a platform key against storage that fails every call, so a validation error
+    /// naming the field means "rejected" and anything else (the storage failure, reached
+    /// only after validation) "accepted".
+    mod oracle {
+        use std::pin::pin;
+        use std::sync::{Arc, LazyLock};
+        use std::task::{Context, Poll, Waker};
+
+        use roster_domain::Error;
+        use roster_domain::auth::{Identity, Principal, PrincipalKind};
+        use roster_domain::error::StoreError;
+        use roster_domain::ids::OrgId;
+        use roster_domain::mocks::{MockPasswordHasher, MockStorage};
+        use roster_domain::permission::PermissionSet;
+        use roster_domain::service::{CreateRoleInput, ListAuditInput, Roster, Settings};
+
+        struct Oracle {
+            roster: Roster,
+            platform: Principal,
+        }
+
+        static ORACLE: LazyLock<Oracle> = LazyLock::new(|| {
+            let fail = || StoreError::other(std::io::Error::other("storage is not reached by valid input"));
+            let mut storage = MockStorage::new();
+            storage.expect_begin().returning(move || Err(fail()));
+            storage.expect_list_audit_events().returning(move |_, _| Err(fail()));
+            let roster = Roster::new(Arc::new(storage), Arc::new(MockPasswordHasher::new()), Settings::default());
+            let platform = Principal::new(Identity {
+                kind: PrincipalKind::PlatformKey,
+                credential_id: uuid::Uuid::nil(),
+                org_id: None,
+                partner: false,
+                user_id: None,
+                roles: Vec::new(),
+                owner: true,
+                permissions: PermissionSet::all(),
+            });
+            Oracle { roster, platform }
+        });
+
+        /// Runs a use case whose storage answers at once (mocks never wait).
+        fn now<T>(future: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+            match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(result) => result,
+                Poll::Pending => panic!("a mocked use case waited"),
+            }
+        }
+
+        fn accepted<T>(field: &str, result: Result<T, Error>) -> bool {
+            match result {
+                Err(Error::Validation(e)) => !e.fields().iter().any(|f| f.field == field),
+                Err(Error::Internal(_)) => true,
+                other => panic!("unexpected outcome: {:?}", other.err()),
+            }
+        }
+
+        /// Whether creating a role accepts `value` as its `field` (`name` or `description`).
+        pub(super) fn role_accepts(field: &str, value: &str) -> bool {
+            let mut input = CreateRoleInput {
+                key: Some("k".to_owned()),
+                name: Some("n".to_owned()),
+                description: None,
+                permissions: Some(Vec::new()),
+            };
+            match field {
+                "name" => input.name = Some(value.to_owned()),
+                _ => input.description = Some(value.to_owned()),
+            }
+            let o = &*ORACLE;
+            accepted(field, now(o.roster.create_role(&o.platform, OrgId::from_uuid(uuid::Uuid::nil()), input)))
+        }
+
+        /// Whether listing audit events accepts `value` as the `actor` filter.
+        pub(super) fn audit_filter_accepts(value: &str) -> bool {
+            let input = ListAuditInput { actor: Some(value.to_owned()), ..Default::default() };
+            let o = &*ORACLE;
+            accepted("actor", now(o.roster.list_audit_events(&o.platform, OrgId::from_uuid(uuid::Uuid::nil()), input)))
+        }
+    }
 
     /// A matcher for a rule's pattern and `maxLength`.
     struct Matcher {
@@ -354,7 +485,7 @@ mod tests {
     /// URL pattern takes a while to compile.
     fn string_rules() -> &'static [(Rule, Parse, Matcher)] {
         static RULES: LazyLock<Vec<(Rule, Parse, Matcher)>> = LazyLock::new(|| {
-            let rules: [(Rule, Parse); 13] = [
+            let rules: [(Rule, Parse); 17] = [
                 (Rule::Slug, |s| Slug::parse(s).is_ok()),
                 (Rule::Username, |s| Username::parse(s).is_ok()),
                 (Rule::DomainName, |s| DomainName::parse_normalized(s).is_ok()),
@@ -370,6 +501,10 @@ mod tests {
                 (Rule::Text(100), |s| {
                     ListUsersInput { q: Some(s.to_owned()), ..Default::default() }.validate().is_ok()
                 }),
+                (Rule::Permission, |s| Permission::parse(s).is_ok()),
+                (Rule::RoleKey, |s| RoleKey::parse(s).is_ok()),
+                (Rule::Lines { max: NAME_MAX, required: true }, |s| oracle::role_accepts("name", s)),
+                (Rule::Lines { max: DESCRIPTION_MAX, required: false }, |s| oracle::role_accepts("description", s)),
             ];
             rules.into_iter().map(|(rule, parse)| (rule, parse, Matcher::new(rule))).collect()
         });
@@ -489,6 +624,36 @@ mod tests {
             accepted += usize::from(string_rules().iter().any(|(_, parse, _)| parse(s)));
         }
         assert!(accepted > cases.len() / 3, "the cases exercise acceptance too: {accepted} of {}", cases.len());
+    }
+
+    #[test]
+    fn the_role_text_oracle_tells_accepted_from_rejected() {
+        assert!(oracle::role_accepts("name", " Billing\nadmin "));
+        assert!(!oracle::role_accepts("name", " "));
+        assert!(!oracle::role_accepts("name", "a\tb"));
+        assert!(oracle::role_accepts("name", &"n".repeat(NAME_MAX)));
+        assert!(!oracle::role_accepts("name", &"n".repeat(NAME_MAX + 1)));
+        assert!(oracle::role_accepts("description", ""));
+        assert!(!oracle::role_accepts("description", &"d".repeat(DESCRIPTION_MAX + 1)));
+    }
+
+    /// Audit filters are bounded in bytes, which a pattern cannot count: on ASCII the
+    /// pattern is exact, and whatever it refuses the domain refuses too.
+    #[test]
+    fn audit_filter_patterns_refuse_only_what_the_domain_refuses() {
+        let matcher = Matcher::new(Rule::Printable(200));
+        let mut cases: Vec<String> = EDGES.iter().map(|s| (*s).to_owned()).collect();
+        for n in [1, 199, 200, 201] {
+            cases.extend(["a", "é", " ", "\u{7f}"].map(|c| c.repeat(n)));
+        }
+        for s in &cases {
+            let accepted = oracle::audit_filter_accepts(s);
+            if s.is_ascii() {
+                assert_eq!(matcher.matches(s), accepted, "{s:?}");
+            } else if !matcher.matches(s) {
+                assert!(!accepted, "{s:?}");
+            }
+        }
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! The handlers: parse, call one use case, map the result. No rules live here.
 
+pub(crate) mod access;
 pub(crate) mod api_keys;
+pub(crate) mod audit;
+pub(crate) mod auth;
+pub(crate) mod grants;
 pub(crate) mod ops;
 pub(crate) mod organizations;
+pub(crate) mod roles;
+pub(crate) mod sessions;
 pub(crate) mod users;
 
 use axum::http::{HeaderValue, StatusCode, header};

@@ -16,7 +16,8 @@ use crate::openapi::{
     UnprocessableEntity, UnsupportedMediaType,
 };
 
-/// Create an organization (platform keys only).
+/// Create an organization: platform keys create any; a partner's callers with
+/// `organizations.create` create children of their partner (not partners).
 #[utoipa::path(
     post,
     path = "/v1/organizations",
@@ -56,6 +57,7 @@ pub(crate) async fn create_organization(
         (status = 200, description = "A page of organizations", body = List<Organization>),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
     )
@@ -82,6 +84,7 @@ pub(crate) async fn list_organizations(
             headers(("ETag" = String, description = "The version"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 500, response = InternalError),
     )
@@ -108,6 +111,7 @@ pub(crate) async fn get_organization(
             headers(("ETag" = String, description = "The new version"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
@@ -129,7 +133,9 @@ pub(crate) async fn update_organization(
     Ok(Versioned::ok(org.version, org.into()))
 }
 
-/// Delete an organization (platform keys only): it disappears and its keys stop working.
+/// Delete an organization: it disappears and its credentials stop working. Platform keys
+/// may, and the managing partner's callers with `organizations.delete`; an
+/// organization's own credentials may not (403).
 #[utoipa::path(
     delete,
     path = "/v1/organizations/{org_id}",

@@ -16,7 +16,7 @@ use crate::dto::{Data, List};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, IfMatch, Json, Path, Query};
 use crate::openapi::{
-    BadRequest, Conflict, InternalError, NotFound, PayloadTooLarge, PreconditionFailed, Unauthorized,
+    BadRequest, Conflict, Forbidden, InternalError, NotFound, PayloadTooLarge, PreconditionFailed, Unauthorized,
     UnprocessableEntity, UnsupportedMediaType,
 };
 
@@ -33,6 +33,7 @@ use crate::openapi::{
             headers(("ETag" = String, description = "The version"), ("Location" = String, description = "The new resource"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
@@ -65,6 +66,7 @@ pub(crate) async fn create_user(
         (status = 200, description = "A page of users", body = List<User>),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 422, response = UnprocessableEntity),
         (status = 500, response = InternalError),
@@ -78,8 +80,7 @@ pub(crate) async fn list_users(
 ) -> Result<Json<List<User>>, ApiError> {
     let org_id = OrgId::from_uuid(path.org_id);
     // The page holds bare users; each item embeds its organization's summary.
-    let org = state.roster.get_organization(&principal, org_id).await?.summary();
-    let page = state.roster.list_users(&principal, org_id, query.into()).await?;
+    let (org, page) = state.roster.list_users_with_organization(&principal, org_id, query.into()).await?;
     Ok(Json(List {
         data: page.items.into_iter().map(|u| User::new(u, &org)).collect(),
         next_cursor: page.next_cursor.map(|c| c.as_str().to_owned()),
@@ -98,6 +99,7 @@ pub(crate) async fn list_users(
             headers(("ETag" = String, description = "The version"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 500, response = InternalError),
     )
@@ -125,6 +127,7 @@ pub(crate) async fn get_user(
             headers(("ETag" = String, description = "The new version"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
@@ -158,7 +161,9 @@ pub(crate) async fn update_user(
         (status = 204, description = "Deleted"),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 412, response = PreconditionFailed),
         (status = 500, response = InternalError),
     )
@@ -186,7 +191,9 @@ pub(crate) async fn delete_user(
         (status = 200, description = "One result per id, in request order", body = Data<Vec<BatchDeleteItem>>),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 415, response = UnsupportedMediaType),
         (status = 422, response = UnprocessableEntity),

@@ -122,14 +122,19 @@ fn broken_storage(secret: &NewSecret) -> MockStorage {
         name: KeyName::parse("test").unwrap(),
         prefix: secret.display_prefix(),
         digest: secret.digest(),
+        scope: None,
         created_by: "test".into(),
         created_at: Utc::now(),
         expires_at: None,
         revoked_at: None,
+        // Recently used: authenticating it writes nothing.
+        last_used_at: Some(Utc::now()),
     };
     let fail = || StoreError::other(std::io::Error::other("connection refused by db.internal:5432"));
     let mut storage = MockStorage::new();
-    storage.expect_find_api_key().returning(move |_| Ok(Some(KeyLookup { key: key.clone(), org_status: None })));
+    storage
+        .expect_find_api_key()
+        .returning(move |_| Ok(Some(KeyLookup { key: key.clone(), org_status: None, org_partner: false })));
     storage.expect_get_organization().returning(move |_| Err(fail()));
     storage.expect_ping().returning(move || Err(fail()));
     storage

@@ -3,6 +3,7 @@
 //! suite lives in the app crate; these cover what this crate adds: problems, extractors,
 //! headers, middleware and the OpenAPI document.
 
+mod access;
 mod conventions;
 mod extractors;
 mod ops;

@@ -31,11 +31,12 @@ pub(crate) fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// Hashing is the domain's business; a stand-in keeps these tests fast.
+/// Hashing is the domain's business; a stand-in keeps these tests fast. Its "hash"
+/// holds the password in clear, so logins work.
 pub(crate) fn fake_hasher() -> MockPasswordHasher {
     let mut hasher = MockPasswordHasher::new();
-    hasher.expect_hash().returning(|_| Ok(PasswordHash::from_phc("$fake$".to_owned())));
-    hasher.expect_verify().returning(|_, _| false);
+    hasher.expect_hash().returning(|p| Ok(PasswordHash::from_phc(format!("$fake${}", p.expose()))));
+    hasher.expect_verify().returning(|candidate, hash| hash.as_phc() == format!("$fake${candidate}"));
     hasher
 }
 
@@ -81,6 +82,33 @@ impl TestApp {
 
     pub(crate) async fn send(&self, req: Request<Body>) -> Reply {
         send(&self.router, req).await
+    }
+
+    /// A JSON request (or none with `Value::Null`) with another bearer token.
+    pub(crate) fn json_as(&self, token: &str, method: &str, uri: &str, body: &Value) -> Request<Body> {
+        let builder = authed(method, uri, token);
+        if body.is_null() {
+            return builder.body(Body::empty()).expect("request");
+        }
+        builder.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())).expect("request")
+    }
+
+    /// Creates an active user with `password` holding `roles` (keys) and returns its id.
+    pub(crate) async fn user(&self, org: &str, email: &str, password: &str, role: &str) -> String {
+        let body = serde_json::json!({"email": email, "name": email, "password": password, "role": role});
+        let reply = self.send(self.json("POST", &format!("/v1/organizations/{org}/users"), &body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        reply.json()["data"]["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Logs in and returns the reply.
+    pub(crate) async fn login(&self, org: &str, email: &str, password: &str) -> Reply {
+        let body = serde_json::json!({"organization": org, "email": email, "password": password});
+        let req = Request::post("/v1/auth/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(req).await
     }
 
     /// Creates an organization and returns its id.

@@ -1,21 +1,25 @@
-//! Authentication of bearer API keys (rule 7) and the cache of verified keys.
+//! Authentication of bearer API keys (rule 7) and the cache of verified keys. Personal
+//! keys and sessions, which act for users, are in `user_credentials`.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::support::{Tenant, begins, now, platform, roster, roster_at, run, uuid};
+use super::support::{Tenant, begins, now, perms, platform, roster, roster_at, run, uuid};
 use crate::api_key::{ApiKey, ApiKeyOwner, NewSecret, SecretDigest};
 use crate::auth::PrincipalKind;
 use crate::error::{Error, StoreError};
 use crate::ids::ApiKeyId;
 use crate::mocks::{FixedClock, MockPasswordHasher, MockStorage, MockTransaction};
 use crate::organization::OrgStatus;
-use crate::ports::KeyLookup;
+use crate::permission::PermissionSet;
+use crate::ports::{KeyLookup, KeyOwnerFilter};
 use crate::values::KeyName;
 
-fn stored_key(owner: ApiKeyOwner) -> (ApiKey, NewSecret) {
+/// A stored key and its secret. It was used a moment ago, so authenticating it does not
+/// write `last_used_at` again.
+pub(super) fn stored_key(owner: ApiKeyOwner) -> (ApiKey, NewSecret) {
     let secret = NewSecret::generate();
     let key = ApiKey {
         id: ApiKeyId::from_uuid(uuid()),
@@ -23,16 +27,18 @@ fn stored_key(owner: ApiKeyOwner) -> (ApiKey, NewSecret) {
         name: KeyName::parse("test key").unwrap(),
         prefix: secret.display_prefix(),
         digest: secret.digest(),
+        scope: None,
         created_by: "operator".into(),
         created_at: now(),
         expires_at: None,
         revoked_at: None,
+        last_used_at: Some(now()),
     };
     (key, secret)
 }
 
-fn lookup(key: &ApiKey, org_status: Option<OrgStatus>) -> KeyLookup {
-    KeyLookup { key: key.clone(), org_status }
+pub(super) fn lookup(key: &ApiKey, org_status: Option<OrgStatus>) -> KeyLookup {
+    KeyLookup { key: key.clone(), org_status, org_partner: false }
 }
 
 /// Storage that finds `found` under its digest, counting look-ups.
@@ -76,16 +82,77 @@ fn a_service_key_authenticates_as_its_organization() {
     let tenant = Tenant::new("acme");
     let (key, secret) = stored_key(ApiKeyOwner::Organization(tenant.id()));
     let principal = authenticate_once(lookup(&key, Some(OrgStatus::Active)), secret.expose()).unwrap();
-    assert_eq!(principal.key_id, key.id);
-    assert_eq!(principal.kind, PrincipalKind::ServiceKey { org_id: tenant.id() });
+    assert_eq!(principal.credential_id(), *key.id.as_uuid());
+    assert_eq!(principal.kind(), PrincipalKind::ServiceKey);
+    assert_eq!(principal.org_id(), Some(tenant.id()));
+    assert_eq!(principal.user_id(), None);
+    assert!(!principal.is_partner());
+}
+
+#[test]
+fn an_unscoped_service_key_acts_as_an_owner_with_every_permission() {
+    let tenant = Tenant::new("acme");
+    let (key, secret) = stored_key(ApiKeyOwner::Organization(tenant.id()));
+    let principal = authenticate_once(lookup(&key, Some(OrgStatus::Active)), secret.expose()).unwrap();
+    assert!(principal.is_owner());
+    assert!(principal.permissions().is_all());
+}
+
+#[test]
+fn a_scoped_service_key_holds_exactly_its_scope_and_is_no_owner() {
+    let tenant = Tenant::new("acme");
+    let (mut key, secret) = stored_key(ApiKeyOwner::Organization(tenant.id()));
+    key.scope = Some(perms(&["users.read", "projects.create"]));
+    let principal = authenticate_once(lookup(&key, Some(OrgStatus::Active)), secret.expose()).unwrap();
+    assert!(!principal.is_owner());
+    assert_eq!(principal.permissions(), &perms(&["users.read", "projects.create"]));
+    assert!(principal.can("projects.create") && !principal.can("users.write"));
+}
+
+#[test]
+fn a_partners_service_key_is_marked_as_a_partner() {
+    let tenant = Tenant::partner("reseller");
+    let (key, secret) = stored_key(ApiKeyOwner::Organization(tenant.id()));
+    let found = KeyLookup { org_partner: true, ..lookup(&key, Some(OrgStatus::Active)) };
+    assert!(authenticate_once(found, secret.expose()).unwrap().is_partner());
 }
 
 #[test]
 fn a_platform_key_authenticates_as_the_platform() {
     let (key, secret) = stored_key(ApiKeyOwner::Platform);
     let principal = authenticate_once(lookup(&key, None), secret.expose()).unwrap();
-    assert_eq!(principal.kind, PrincipalKind::PlatformKey);
-    assert!(principal.is_platform());
+    assert_eq!(principal.kind(), PrincipalKind::PlatformKey);
+    assert!(principal.is_platform() && principal.is_owner());
+    assert_eq!(principal.permissions(), &PermissionSet::all());
+    assert_eq!(principal.actor(), format!("api_key:{}", key.id));
+}
+
+#[test]
+fn a_key_unused_for_a_minute_records_its_use_once_and_not_again_within_the_minute() {
+    let tenant = Tenant::new("acme");
+    let (mut key, secret) = stored_key(ApiKeyOwner::Organization(tenant.id()));
+    key.last_used_at = Some(now() - Duration::minutes(1));
+    let last_used = Arc::new(Mutex::new(key.last_used_at));
+    let mut storage = MockStorage::new();
+    let seen = last_used.clone();
+    storage.expect_find_api_key().returning(move |_| {
+        let key = ApiKey { last_used_at: *seen.lock().unwrap(), ..key.clone() };
+        Ok(Some(lookup(&key, Some(OrgStatus::Active))))
+    });
+    let mut tx = MockTransaction::new();
+    tx.expect_touch_api_key().withf(|_, at| *at == now()).times(1).returning(move |_, at| {
+        *last_used.lock().unwrap() = Some(at);
+        Ok(())
+    });
+    tx.expect_commit().times(1).returning(|| Ok(()));
+    begins(&mut storage, tx);
+    let clock = Arc::new(FixedClock::default());
+    let roster = roster_at(storage, MockPasswordHasher::new(), clock.clone());
+    run(roster.authenticate(secret.expose())).unwrap();
+    // Past the cache's lifetime the key is verified again, but was used too recently to
+    // be written again (a second `begin` would fail the test).
+    clock.advance(roster.settings().key_cache_ttl);
+    run(roster.authenticate(secret.expose())).unwrap();
 }
 
 #[test]
@@ -178,14 +245,17 @@ fn storage_with_revocable_key(key: &ApiKey, lookups: Arc<AtomicUsize>) -> MockSt
     storage.expect_find_api_key().returning(move |_| {
         lookups.fetch_add(1, Ordering::SeqCst);
         let key = ApiKey { revoked_at: *state.lock().unwrap(), ..stored.clone() };
-        Ok(Some(KeyLookup { key, org_status: Some(OrgStatus::Active) }))
+        Ok(Some(lookup(&key, Some(OrgStatus::Active))))
     });
-    let mut tx = MockTransaction::new();
+    let (mut tx, _) = super::support::audited_tx();
     let (org, id) = (key.owner.org_id().unwrap(), key.id);
-    tx.expect_revoke_api_key().withf(move |o, i, _| *o == org && *i == id).times(1).returning(move |_, _, at| {
-        *revoked_at.lock().unwrap() = Some(at);
-        Ok(true)
-    });
+    tx.expect_revoke_api_key()
+        .withf(move |o, owner, i, _| *o == org && *owner == KeyOwnerFilter::Service && *i == id)
+        .times(1)
+        .returning(move |_, _, _, at| {
+            *revoked_at.lock().unwrap() = Some(at);
+            Ok(true)
+        });
     tx.expect_commit().times(1).returning(|| Ok(()));
     begins(&mut storage, tx);
     storage
@@ -199,7 +269,7 @@ fn revoking_a_key_evicts_it_from_the_cache_at_once() {
     let roster = roster(storage_with_revocable_key(&key, lookups.clone()));
 
     let principal = run(roster.authenticate(secret.expose())).unwrap();
-    run(roster.revoke_api_key(&principal, tenant.id(), key.id)).unwrap();
+    run(roster.revoke_api_key(&principal, tenant.id(), KeyOwnerFilter::Service, key.id)).unwrap();
 
     assert!(matches!(run(roster.authenticate(secret.expose())), Err(Error::Unauthenticated)));
     assert_eq!(lookups.load(Ordering::SeqCst), 2, "the revoked key must be looked up again, not served from cache");
@@ -215,9 +285,9 @@ fn deleting_an_organization_evicts_its_keys_from_the_cache_at_once() {
     let (status, counter) = (org_status.clone(), lookups.clone());
     storage.expect_find_api_key().returning(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
-        Ok(Some(KeyLookup { key: key.clone(), org_status: Some(*status.lock().unwrap()) }))
+        Ok(Some(lookup(&key, Some(*status.lock().unwrap()))))
     });
-    let mut tx = MockTransaction::new();
+    let (mut tx, _) = super::support::audited_tx();
     let org = tenant.org.clone();
     tx.expect_organization_for_update().times(1).returning(move |_| Ok(Some(org.clone())));
     tx.expect_update_organization().times(1).returning(move |o| {

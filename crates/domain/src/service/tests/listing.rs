@@ -173,15 +173,15 @@ fn listing_organizations_with_a_platform_key_pages_through_all_of_them() {
     let all = vec![a.org.clone(), b.org.clone(), c.org.clone()];
     storage
         .expect_list_organizations()
-        .withf(|after, limit| after.is_none() && *limit == 3)
+        .withf(|within, after, limit| within.is_none() && after.is_none() && *limit == 3)
         .times(1)
-        .returning(move |_, _| Ok(all.clone()));
+        .returning(move |_, _, _| Ok(all.clone()));
     let (b_id, rest) = (b.id(), vec![c.org.clone()]);
     storage
         .expect_list_organizations()
-        .withf(move |after, limit| *after == Some(b_id) && *limit == 3)
+        .withf(move |within, after, limit| within.is_none() && *after == Some(b_id) && *limit == 3)
         .times(1)
-        .returning(move |_, _| Ok(rest.clone()));
+        .returning(move |_, _, _| Ok(rest.clone()));
     let roster = roster(storage);
     let size = PageSize::new(2).unwrap();
 

@@ -17,7 +17,7 @@ fn acme() -> CreateOrganizationInput {
 fn storage_inserting() -> (MockStorage, super::support::Captured<(Organization, Vec<Role>)>) {
     let inserted = captured();
     let slot = inserted.clone();
-    let mut tx = MockTransaction::new();
+    let (mut tx, _) = super::support::audited_tx();
     tx.expect_insert_organization().times(1).returning(move |org, roles| {
         *slot.lock().unwrap() = Some((org.clone(), roles.to_vec()));
         Ok(())

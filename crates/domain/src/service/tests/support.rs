@@ -69,6 +69,12 @@ pub(super) fn begins(storage: &mut MockStorage, tx: MockTransaction) {
     storage.expect_begin().times(1).return_once(move || Ok(Box::new(tx)));
 }
 
+/// Makes every `storage.begin()` hand out a fresh transaction from `make`, for use cases
+/// that may restart their transaction.
+pub(super) fn begins_each(storage: &mut MockStorage, make: impl Fn() -> MockTransaction + Send + 'static) {
+    storage.expect_begin().returning(move || Ok(Box::new(make())));
+}
+
 /// A slot a mock's closure fills with what it was called with.
 pub(super) type Captured<T> = Arc<Mutex<Option<T>>>;
 
@@ -113,6 +119,13 @@ pub(super) fn audited_tx() -> (MockTransaction, AuditLog) {
     let mut tx = MockTransaction::new();
     audit_into(&mut tx, &log);
     (tx, log)
+}
+
+/// Makes `tx` count the active owners as storage would if exactly `owners` were active
+/// owners: those not excluded.
+pub(super) fn active_owners(tx: &mut MockTransaction, owners: Vec<UserId>) {
+    tx.expect_count_active_owners()
+        .returning(move |_, _, excluding| Ok(owners.iter().filter(|o| !excluding.contains(o)).count() as u64));
 }
 
 /// A validated permission set; panics on a malformed entry.
@@ -197,6 +210,28 @@ impl Tenant {
         tenant
     }
 
+    /// The same organization with a custom role granting `permissions`.
+    pub fn with_custom_role(mut self, key: &str, permissions: &[&str]) -> Self {
+        self.roles.push(Role {
+            id: RoleId::from_uuid(uuid()),
+            org_id: self.id(),
+            key: crate::role::RoleKey::parse(key).unwrap(),
+            name: key.to_owned(),
+            description: String::new(),
+            builtin: false,
+            permissions: perms(permissions),
+            created_at: now(),
+            updated_at: now(),
+            version: 1,
+        });
+        self
+    }
+
+    /// Its role with this key.
+    pub fn role_named(&self, key: &str) -> Role {
+        self.roles.iter().find(|r| r.key.as_str() == key).cloned().unwrap()
+    }
+
     /// The same organization with a seat limit.
     pub fn with_seat_limit(mut self, limit: u32) -> Self {
         self.org.seat_limit = Some(limit);
@@ -219,7 +254,13 @@ impl Tenant {
         RoleRef { id: role.id, key: role.key.to_string(), builtin: role.builtin }
     }
 
-    fn identity(&self, kind: PrincipalKind, user_id: Option<UserId>, owner: bool, permissions: PermissionSet) -> Identity {
+    fn identity(
+        &self,
+        kind: PrincipalKind,
+        user_id: Option<UserId>,
+        owner: bool,
+        permissions: PermissionSet,
+    ) -> Identity {
         Identity {
             kind,
             credential_id: uuid(),

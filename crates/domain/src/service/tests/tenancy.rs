@@ -7,6 +7,8 @@ use crate::error::{Error, Resource};
 use crate::ids::{ApiKeyId, UserId};
 use crate::mocks::{MockPasswordHasher, MockStorage};
 use crate::organization_input::UpdateOrganizationInput;
+use crate::page::PageSize;
+use crate::ports::KeyOwnerFilter;
 use crate::service::CreateApiKeyInput;
 use crate::user_input::{CreateUserInput, ListUsersInput, UpdateUserInput};
 
@@ -96,10 +98,11 @@ fn managing_api_keys_of_another_organization_is_not_found_without_touching_stora
     let (a, b) = two_tenants();
     let roster = roster(untouched_storage());
     let key = a.key();
-    let input = CreateApiKeyInput { name: Some("backdoor".into()), expires_at: None };
+    let input = CreateApiKeyInput { name: Some("backdoor".into()), ..Default::default() };
     assert!(is_hidden(run(roster.create_service_key(&key, b.id(), input))));
-    assert!(is_hidden(run(roster.list_api_keys(&key, b.id(), Default::default(), None))));
-    assert!(is_hidden(run(roster.revoke_api_key(&key, b.id(), ApiKeyId::from_uuid(uuid())))));
+    assert!(is_hidden(run(roster.list_api_keys(&key, b.id(), KeyOwnerFilter::Service, PageSize::default(), None))));
+    let id = ApiKeyId::from_uuid(uuid());
+    assert!(is_hidden(run(roster.revoke_api_key(&key, b.id(), KeyOwnerFilter::Service, id))));
 }
 
 #[test]

@@ -1,4 +1,7 @@
-//! The adapter against a real PostgreSQL (through `roster_postgres::testing`).
+//! The adapter against a real PostgreSQL (through `roster_postgres::testing`): what the
+//! storage contract suite cannot see, such as the schema's own invariants.
+
+mod access_control;
 
 use std::collections::BTreeMap;
 
@@ -8,7 +11,7 @@ use roster_domain::error::{StoreError, Unique};
 use roster_domain::hashing::PasswordHash;
 use roster_domain::ids::{ApiKeyId, OrgId, RoleId, UserId};
 use roster_domain::organization::{OrgStatus, Organization};
-use roster_domain::ports::{ApiKeyReads, KeyLookup, OrganizationReads, Storage, UserReads};
+use roster_domain::ports::{ApiKeyReads, KeyLookup, KeyOwnerFilter, OrganizationReads, Storage, UserReads};
 use roster_domain::role::{BuiltinRole, Role};
 use roster_domain::user::{User, UserCursor, UserFilter, UserQuery, UserSort, UserStatus};
 use roster_domain::values::{DisplayName, Email, KeyName, Metadata, OrgName, Slug, Tag, Tags, Username};
@@ -35,6 +38,7 @@ fn organization(slug: &str, now: DateTime<Utc>) -> (Organization, Vec<Role>) {
         logo_url: None,
         icon_url: None,
         parent_id: None,
+        partner: false,
         seat_limit: Some(10),
         default_role_id: roles[2].id,
         invitation_ttl: Duration::days(7),
@@ -274,8 +278,8 @@ async fn updates_deletes_and_locks() {
     assert_eq!(storage.get_organization(org.id).await.unwrap(), None);
     assert_eq!(storage.list_roles(org.id).await.unwrap(), vec![]);
     assert_eq!(storage.get_user(org.id, ada.id).await.unwrap(), None);
-    assert_eq!(storage.list_organizations(None, 10).await.unwrap(), vec![other.clone()]);
-    assert_eq!(storage.list_organizations(Some(other.id), 10).await.unwrap(), vec![]);
+    assert_eq!(storage.list_organizations(None, None, 10).await.unwrap(), vec![other.clone()]);
+    assert_eq!(storage.list_organizations(None, Some(other.id), 10).await.unwrap(), vec![]);
     // Its slug is free again.
     let (reuse, reuse_roles) = organization("writes", now);
     let mut tx = storage.begin().await.unwrap();
@@ -297,10 +301,12 @@ async fn api_keys_are_found_listed_counted_and_revoked() {
             name: KeyName::parse("ci").unwrap(),
             prefix: secret.display_prefix(),
             digest: secret.digest(),
+            scope: None,
             created_by: "test".into(),
             created_at: now,
             expires_at: Some(now + Duration::days(1)),
             revoked_at: None,
+            last_used_at: None,
         }
     };
     let platform = key(ApiKeyOwner::Platform);
@@ -312,18 +318,19 @@ async fn api_keys_are_found_listed_counted_and_revoked() {
     tx.commit().await.unwrap();
 
     let found = storage.find_api_key(&platform.digest).await.unwrap().unwrap();
-    assert_eq!(found, KeyLookup { key: platform.clone(), org_status: None });
+    assert_eq!(found, KeyLookup { key: platform.clone(), org_status: None, org_partner: false });
     let found = storage.find_api_key(&service.digest).await.unwrap().unwrap();
-    assert_eq!(found, KeyLookup { key: service.clone(), org_status: Some(OrgStatus::Active) });
+    assert_eq!(found, KeyLookup { key: service.clone(), org_status: Some(OrgStatus::Active), org_partner: false });
     assert_eq!(storage.find_api_key(&SecretDigest::of("nope")).await.unwrap(), None);
     assert_eq!(storage.count_platform_keys().await.unwrap(), 1);
-    assert_eq!(storage.list_api_keys(org.id, None, 10).await.unwrap(), vec![service.clone()]);
-    assert_eq!(storage.list_api_keys(org.id, Some(service.id), 10).await.unwrap(), vec![]);
+    let services = KeyOwnerFilter::Service;
+    assert_eq!(storage.list_api_keys(org.id, services, None, 10).await.unwrap(), vec![service.clone()]);
+    assert_eq!(storage.list_api_keys(org.id, services, Some(service.id), 10).await.unwrap(), vec![]);
 
     let mut tx = storage.begin().await.unwrap();
-    assert!(tx.revoke_api_key(org.id, service.id, now).await.unwrap());
-    assert!(!tx.revoke_api_key(org.id, service.id, now).await.unwrap());
-    assert!(!tx.revoke_api_key(org.id, platform.id, now).await.unwrap(), "not the org's key");
+    assert!(tx.revoke_api_key(org.id, services, service.id, now).await.unwrap());
+    assert!(!tx.revoke_api_key(org.id, services, service.id, now).await.unwrap());
+    assert!(!tx.revoke_api_key(org.id, services, platform.id, now).await.unwrap(), "not the org's key");
     tx.commit().await.unwrap();
     let revoked = storage.find_api_key(&service.digest).await.unwrap().unwrap();
     assert_eq!(revoked.key.revoked_at, Some(now));
