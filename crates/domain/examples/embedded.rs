@@ -350,12 +350,19 @@ impl OrganizationWrites for MemoryTx {
     async fn count_role_holders(&mut self, org: OrgId, role: RoleId) -> Result<u64, StoreError> {
         Ok(self.storage.read(|d| d.holders(org, role).count()) as u64)
     }
-    async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError> {
+    async fn reassign_role(
+        &mut self,
+        org: OrgId,
+        from: RoleId,
+        to: RoleId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let holders: Vec<User> = self.storage.read(|d| d.holders(org, from).cloned().collect());
         for mut user in holders {
             user.role_ids.retain(|r| *r != from && *r != to);
             user.role_ids.push(to);
             user.version += 1;
+            user.updated_at = at;
             self.writes.push(Write::User(user));
         }
         Ok(())
@@ -582,6 +589,7 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         email: Some("ada.lovelace@acme.example".into()),
         password: Some(password.expose().to_owned()),
         client_ip: Some("192.0.2.1".into()),
+        request_id: Some("embedded-demo".into()),
     };
     let outcome = roster.login(login).await?;
     let ada_session = roster.authenticate(outcome.token.expose()).await?.with_request_id("req-2");

@@ -132,7 +132,7 @@ mock! {
         async fn role_for_update(&mut self, org: OrgId, id: RoleId) -> Result<Option<Role>, StoreError>;
         async fn update_role(&mut self, role: &Role) -> Result<(), StoreError>;
         async fn count_role_holders(&mut self, org: OrgId, role: RoleId) -> Result<u64, StoreError>;
-        async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError>;
+        async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId, at: DateTime<Utc>) -> Result<(), StoreError>;
         async fn delete_role(&mut self, org: OrgId, id: RoleId) -> Result<(), StoreError>;
     }
 

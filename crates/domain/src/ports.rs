@@ -294,11 +294,17 @@ pub trait OrganizationWrites: Send {
     async fn count_role_holders(&mut self, org: OrgId, role: RoleId) -> Result<u64, StoreError>;
 
     /// Gives every non-deleted holder of `from` the role `to` instead (once, if they
-    /// hold both), bumping their versions.
+    /// hold both), bumping their versions and setting their `updated_at` to `at`.
     ///
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
-    async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError>;
+    async fn reassign_role(
+        &mut self,
+        org: OrgId,
+        from: RoleId,
+        to: RoleId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
 
     /// Deletes a role nobody holds any more.
     ///

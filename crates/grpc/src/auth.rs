@@ -27,7 +27,7 @@ pub(crate) async fn principal<T>(roster: &Roster, request: &Request<T>) -> Resul
 
 /// The call's `x-request-id`: the client's when it sent exactly one usable id (1-128
 /// printable ASCII characters), else a fresh random UUID, as the REST front end does.
-fn request_id(metadata: &MetadataMap) -> Arc<str> {
+pub(crate) fn request_id(metadata: &MetadataMap) -> Arc<str> {
     let mut ids = metadata.get_all("x-request-id").iter();
     if let (Some(id), None) = (ids.next(), ids.next()) {
         let bytes = id.as_bytes();

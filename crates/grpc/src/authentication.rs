@@ -67,6 +67,7 @@ impl AuthService for Authentication {
 
     #[tracing::instrument(name = "roster.v1.AuthService/Login", skip_all)]
     async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
+        let request_id = crate::auth::request_id(request.metadata()).to_string();
         let req = request.into_inner();
         let mut v = Validator::default();
         let client_ip = client_ip(&mut v, req.client_ip);
@@ -76,6 +77,7 @@ impl AuthService for Authentication {
             email: non_empty(req.email),
             password: non_empty(req.password),
             client_ip,
+            request_id: Some(request_id),
         };
         let outcome = self.roster.login(input).await.map_err(to_status)?;
         let session = outcome.session;

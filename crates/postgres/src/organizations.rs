@@ -1,6 +1,7 @@
 //! Organizations and their roles.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
 use roster_domain::ids::{OrgId, RoleId};
 use roster_domain::organization::Organization;
@@ -228,8 +229,14 @@ impl OrganizationWrites for PgTransaction {
         roles::count_holders(self.conn()?, org, role).await
     }
 
-    async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError> {
-        roles::reassign(self.conn()?, org, from, to).await
+    async fn reassign_role(
+        &mut self,
+        org: OrgId,
+        from: RoleId,
+        to: RoleId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        roles::reassign(self.conn()?, org, from, to, at).await
     }
 
     async fn delete_role(&mut self, org: OrgId, id: RoleId) -> Result<(), StoreError> {

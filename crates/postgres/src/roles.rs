@@ -3,6 +3,7 @@
 //! A user's roles live twice: as `user_roles` rows and as the sorted `users.role_ids` copy
 //! the hot reads use. Every statement here that changes one changes the other.
 
+use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
 use roster_domain::ids::{OrgId, RoleId};
 use roster_domain::role::Role;
@@ -41,7 +42,7 @@ const REASSIGN: &str = "WITH holders AS ( \
     UPDATE users u SET \
         role_ids = ARRAY(SELECT DISTINCT r FROM unnest(array_append(array_remove(u.role_ids, $2), $3)) AS r \
             ORDER BY r), \
-        version = u.version + 1, updated_at = now() \
+        version = u.version + 1, updated_at = $4 \
     FROM holders h WHERE u.org_id = $1 AND u.id = h.user_id";
 
 /// Deletes the role with the assignments deleted users kept (and their `role_ids`
@@ -111,7 +112,13 @@ pub(crate) async fn count_holders(conn: &mut PgConnection, org: OrgId, role: Rol
     rows::count(&row)
 }
 
-pub(crate) async fn reassign(conn: &mut PgConnection, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError> {
+pub(crate) async fn reassign(
+    conn: &mut PgConnection,
+    org: OrgId,
+    from: RoleId,
+    to: RoleId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if from == to {
         // Holders keep what they have (the statement would drop the role and, seeing its
         // snapshot, not add it back).
@@ -121,6 +128,7 @@ pub(crate) async fn reassign(conn: &mut PgConnection, org: OrgId, from: RoleId, 
         .bind(org.as_uuid())
         .bind(from.as_uuid())
         .bind(to.as_uuid())
+        .bind(at)
         .execute(conn)
         .await
         .map_err(store_error)?;

@@ -1,6 +1,7 @@
 //! Organizations and their roles.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
 use roster_domain::ids::{OrgId, RoleId};
 use roster_domain::organization::Organization;
@@ -181,9 +182,15 @@ impl OrganizationWrites for SqliteTransaction {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org, from = %from, to = %to), err(level = "debug"))]
-    async fn reassign_role(&mut self, org: OrgId, from: RoleId, to: RoleId) -> Result<(), StoreError> {
+    async fn reassign_role(
+        &mut self,
+        org: OrgId,
+        from: RoleId,
+        to: RoleId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut op = self.savepoint().await?;
-        roles::reassign(&mut op, org, from, to).await?;
+        roles::reassign(&mut op, org, from, to, at).await?;
         op.commit().await.map_err(store_error)
     }
 

@@ -1,6 +1,7 @@
 //! Role writes: custom roles and moving their holders. [`crate::organizations`] exposes
 //! them through the organization port.
 
+use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
 use roster_domain::ids::{OrgId, RoleId};
 use roster_domain::role::Role;
@@ -10,7 +11,6 @@ use crate::error::{AdapterError, store_error};
 use crate::rows::{self, ROLE_COLUMNS};
 
 /// The current time as 0001's timestamps spell it, for changes the ports give no time for.
-const NOW_SQL: &str = "strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')";
 
 /// Inserts roles (built-in ones with no stored permissions) in one statement.
 pub(crate) async fn insert(conn: &mut SqliteConnection, roles: &[Role]) -> Result<(), StoreError> {
@@ -90,15 +90,17 @@ pub(crate) async fn reassign(
     org: OrgId,
     from: RoleId,
     to: RoleId,
+    at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let (org, from, to) = (org.to_string(), from.to_string(), to.to_string());
     let holders = "SELECT ur.user_id FROM user_roles ur JOIN users u ON u.id = ur.user_id \
                    WHERE ur.org_id = ?1 AND ur.role_id = ?2 AND u.status <> 'deleted'";
     sqlx::query(&format!(
-        "UPDATE users SET version = version + 1, updated_at = {NOW_SQL} WHERE org_id = ?1 AND id IN ({holders})"
+        "UPDATE users SET version = version + 1, updated_at = ?3 WHERE org_id = ?1 AND id IN ({holders})"
     ))
     .bind(&org)
     .bind(&from)
+    .bind(at)
     .execute(&mut *conn)
     .await
     .map_err(store_error)?;

@@ -148,7 +148,7 @@ pub async fn reassign_then_delete_moves_holders_once(store: Store) {
     delete_users(&store, acme.id(), &[gone.id]).await;
 
     let mut tx = store.begin().await.unwrap();
-    tx.reassign_role(acme.id(), support.id, acme.member()).await.unwrap();
+    tx.reassign_role(acme.id(), support.id, acme.member(), at("2024-02-01T00:00:00Z")).await.unwrap();
     assert_eq!(tx.count_role_holders(acme.id(), support.id).await.unwrap(), 0);
     tx.delete_role(acme.id(), support.id).await.unwrap();
     tx.commit().await.unwrap();
@@ -161,7 +161,7 @@ pub async fn reassign_then_delete_moves_holders_once(store: Store) {
         expected_roles.sort();
         assert_eq!(after.role_ids, expected_roles, "roles of {}", before.email);
         assert_eq!(after.version, before.version + 1, "version of {}", before.email);
-        assert!(after.updated_at > then, "updated_at of {}", before.email);
+        assert_eq!(after.updated_at, at("2024-02-01T00:00:00Z"), "updated_at of {}", before.email);
     }
     let untouched = store.get_user(acme.id(), bystander.id).await.unwrap().unwrap().user;
     assert_eq!((untouched.version, untouched.updated_at, untouched.role_ids), (1, then, vec![acme.member()]));
@@ -188,7 +188,7 @@ pub async fn role_access_with_another_org_id_finds_nothing(store: Store) {
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.role_for_update(globex.id(), support.id).await.unwrap(), None);
     assert_eq!(tx.count_role_holders(globex.id(), support.id).await.unwrap(), 0);
-    tx.reassign_role(globex.id(), support.id, globex.member()).await.unwrap();
+    tx.reassign_role(globex.id(), support.id, globex.member(), at("2024-02-01T00:00:00Z")).await.unwrap();
     tx.commit().await.unwrap();
 
     let stored = store.get_user(acme.id(), ada.id).await.unwrap().unwrap().user;

@@ -96,7 +96,11 @@ impl Report {
                 Target::Overhead { baseline, max_overhead } => match baseline_rps(baseline) {
                     Some(base) => (
                         Some(stats.rps() >= base * (1.0 - max_overhead)),
-                        format!("{:.1}% slower than {baseline} (target ≤{:.0}%)", (1.0 - stats.rps() / base) * 100.0, max_overhead * 100.0),
+                        format!(
+                            "{:.1}% slower than {baseline} (target ≤{:.0}%)",
+                            (1.0 - stats.rps() / base) * 100.0,
+                            max_overhead * 100.0
+                        ),
                     ),
                     None => (None, format!("n/a ({baseline} not run)")),
                 },

@@ -79,7 +79,13 @@ pub enum Target {
 
 /// Every scenario, in the order they run.
 pub const ALL: &[Scenario] = &[
-    Scenario { name: "rest_get_user", label: "REST GET user", run: rest_get_user, target: Target::Pgbench, default: true },
+    Scenario {
+        name: "rest_get_user",
+        label: "REST GET user",
+        run: rest_get_user,
+        target: Target::Pgbench,
+        default: true,
+    },
     // The same GET authenticated by a member's login session: what authorization (a session
     // principal whose roles grant users.read) adds to the platform key's path.
     Scenario {
@@ -89,7 +95,13 @@ pub const ALL: &[Scenario] = &[
         target: Target::Overhead { baseline: "rest_get_user", max_overhead: 0.10 },
         default: true,
     },
-    Scenario { name: "grpc_get_user", label: "gRPC GET user", run: grpc_get_user, target: Target::Pgbench, default: true },
+    Scenario {
+        name: "grpc_get_user",
+        label: "gRPC GET user",
+        run: grpc_get_user,
+        target: Target::Pgbench,
+        default: true,
+    },
     Scenario {
         name: "grpc_authenticate",
         label: "gRPC Authenticate",

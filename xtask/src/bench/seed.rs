@@ -8,11 +8,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use roster_domain::api_key::NewSecret;
 use roster_domain::hashing::{Argon2id, HashingError, PasswordHash, PasswordHasher};
 use roster_domain::ids::{OrgId, RoleId, UserId};
 use roster_domain::organization_input::CreateOrganizationInput;
 use roster_domain::ports::Storage as _;
-use roster_domain::api_key::NewSecret;
 use roster_domain::service::{CreateApiKeyInput, LoginInput, Roster, Settings};
 use roster_domain::user::{User, UserStatus};
 use roster_domain::values::{DisplayName, Email, Locale, Metadata, NamePart, Password, Tags, Username};
@@ -115,6 +115,7 @@ pub async fn seed(url: &str, users: usize) -> Result<Seeded> {
             email: Some("user0@bench.example".to_owned()),
             password: Some(PASSWORD.to_owned()),
             client_ip: None,
+            request_id: None,
         })
         .await
         .map_err(|err| format!("cannot log the first user in: {err}"))?;

@@ -97,19 +97,23 @@ impl Roster {
             TokenKind::Session => self.verify_session(&digest, now).await?,
         };
         if verified.last_used_at.is_none_or(|at| now - at >= TOUCH_EVERY) {
-            let mut tx = self.storage.begin().await?;
-            match verified.identity.kind {
-                PrincipalKind::Session => {
-                    tx.touch_session(SessionId::from_uuid(verified.identity.credential_id), now).await?;
-                }
-                _ => tx.touch_api_key(ApiKeyId::from_uuid(verified.identity.credential_id), now).await?,
-            }
-            tx.commit().await?;
+            // Bookkeeping only: the credential is valid whether or not this write lands,
+            // so a failure here must not fail the caller's request.
+            let _ = self.touch(&verified.identity, now).await;
         }
         let identity = Arc::new(verified.identity);
         self.keys
             .put(digest, Cached { identity: Arc::clone(&identity), expires_at: verified.expires_at, cached_at: now });
         Ok(Principal::from_shared(identity))
+    }
+
+    async fn touch(&self, identity: &Identity, now: DateTime<Utc>) -> Result<(), crate::error::StoreError> {
+        let mut tx = self.storage.begin().await?;
+        match identity.kind {
+            PrincipalKind::Session => tx.touch_session(SessionId::from_uuid(identity.credential_id), now).await?,
+            _ => tx.touch_api_key(ApiKeyId::from_uuid(identity.credential_id), now).await?,
+        }
+        tx.commit().await
     }
 
     async fn verify_key(&self, digest: &SecretDigest, now: DateTime<Utc>) -> Result<Verified, Error> {

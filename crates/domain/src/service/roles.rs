@@ -257,7 +257,7 @@ impl Roster {
                 return Err(Error::Forbidden);
             }
             Self::ensure_holds(principal, &target.grants())?;
-            tx.reassign_role(org, id, to).await?;
+            tx.reassign_role(org, id, to, self.clock.now()).await?;
         }
         tx.delete_role(org, id).await?;
         let summary = details([

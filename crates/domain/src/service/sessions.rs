@@ -31,6 +31,8 @@ pub struct LoginInput {
     pub password: Option<String>,
     /// The client's address, for per-address throttling.
     pub client_ip: Option<String>,
+    /// The request's id, recorded in the login's audit event.
+    pub request_id: Option<String>,
 }
 
 impl std::fmt::Debug for LoginInput {
@@ -39,6 +41,7 @@ impl std::fmt::Debug for LoginInput {
             .field("organization", &self.organization)
             .field("email", &self.email)
             .field("client_ip", &self.client_ip)
+            .field("request_id", &self.request_id)
             .finish_non_exhaustive()
     }
 }
@@ -170,6 +173,10 @@ impl Roster {
             owner: false,
             permissions: crate::permission::PermissionSet::default(),
         });
+        let actor = match input.request_id {
+            Some(id) => actor.with_request_id(id),
+            None => actor,
+        };
         let summary = details([("session_id", session.id.to_string())]);
         self.audit(tx.as_mut(), &actor, user.org_id, "session.created", ("user", user.id.to_string()), summary).await?;
         tx.commit().await?;
@@ -272,7 +279,8 @@ impl Roster {
         Ok(())
     }
 
-    /// A user may manage their own credentials; anyone else needs `permission`.
+    /// A user logged in with a session may manage their own keys and sessions; anyone
+    /// else (a personal key included, which stays within its scope) needs `permission`.
     pub(super) async fn authorize_self_or(
         &self,
         principal: &Principal,
@@ -280,7 +288,10 @@ impl Roster {
         user: UserId,
         permission: &str,
     ) -> Result<(), Error> {
-        if principal.org_id() == Some(org) && principal.user_id() == Some(user) {
+        if principal.kind() == PrincipalKind::Session
+            && principal.org_id() == Some(org)
+            && principal.user_id() == Some(user)
+        {
             return Ok(());
         }
         self.authorize(principal, org, permission).await.map(|_| ())

@@ -312,9 +312,9 @@ impl Roster {
             }
         };
         // Rule 3 needs the organization's row lock, taken before the user's, when the
-        // change may leave no active owner; it is taken up front when the user was an
-        // owner when first read, and the transaction restarts with it if the user became
-        // one since.
+        // change would leave the user no longer an active owner. Most updates do not, so
+        // the first attempt locks the user only; one that turns out to demote, suspend or
+        // otherwise unseat an owner restarts with the organization locked first.
         let mut lock_org = false;
         loop {
             let mut tx = self.storage.begin().await?;

@@ -70,7 +70,7 @@ async fn reassigning_and_deleting_a_role_keep_the_role_id_copy_in_step() {
 
     let mut tx = storage.begin().await.unwrap();
     assert_eq!(tx.count_role_holders(org.id, billing.id).await.unwrap(), 2, "the deleted holder is not counted");
-    tx.reassign_role(org.id, billing.id, member.id).await.unwrap();
+    tx.reassign_role(org.id, billing.id, member.id, chrono::Utc::now()).await.unwrap();
     assert_eq!(tx.count_role_holders(org.id, billing.id).await.unwrap(), 0);
     assert_eq!(tx.count_role_holders(org.id, member.id).await.unwrap(), 3);
     tx.delete_role(org.id, billing.id).await.unwrap();

@@ -38,9 +38,16 @@ impl fmt::Debug for LoginRequest {
 }
 
 impl LoginRequest {
-    /// The use case's input, with the client's address for throttling.
-    pub fn into_input(self, client_ip: Option<String>) -> LoginInput {
-        LoginInput { organization: self.organization, email: self.email, password: self.password, client_ip }
+    /// The use case's input, with the client's address for throttling and the request id
+    /// for the audit log.
+    pub fn into_input(self, client_ip: Option<String>, request_id: Option<String>) -> LoginInput {
+        LoginInput {
+            organization: self.organization,
+            email: self.email,
+            password: self.password,
+            client_ip,
+            request_id,
+        }
     }
 }
 

@@ -39,9 +39,12 @@ use crate::openapi::{
 pub(crate) async fn login(
     State(state): State<RestState>,
     client: ClientAddr,
+    headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let outcome = state.roster.login(body.into_input(client.ip())).await?;
+    // The request-id middleware has run: every request has a usable id by now.
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let outcome = state.roster.login(body.into_input(client.ip(), request_id)).await?;
     let mut res = Json(Data { data: LoginResponse::from(outcome) }).into_response();
     // The token must not linger in any cache.
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -129,6 +129,7 @@ fn login(organization: &str, email: &str, password: &str) -> LoginInput {
         email: Some(email.into()),
         password: Some(password.into()),
         client_ip: Some(IP.into()),
+        request_id: None,
     }
 }
 

@@ -97,7 +97,7 @@ fn deleting_tx(tenant: &Tenant, holders: u64, deletes: usize) -> (MockTransactio
     let slot = reassigned.clone();
     let mut tx = role_tx(tenant);
     tx.expect_count_role_holders().returning(move |_, _| Ok(holders));
-    tx.expect_reassign_role().returning(move |_, from, to| {
+    tx.expect_reassign_role().returning(move |_, from, to, _| {
         *slot.lock().unwrap() = Some((from, to));
         Ok(())
     });
