@@ -1,7 +1,7 @@
 //! `/v1/auth/login`, `/v1/auth/logout` and `/v1/me`.
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::RestState;
