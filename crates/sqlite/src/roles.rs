@@ -10,8 +10,6 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use crate::error::{AdapterError, store_error};
 use crate::rows::{self, ROLE_COLUMNS};
 
-/// The current time as 0001's timestamps spell it, for changes the ports give no time for.
-
 /// Inserts roles (built-in ones with no stored permissions) in one statement.
 pub(crate) async fn insert(conn: &mut SqliteConnection, roles: &[Role]) -> Result<(), StoreError> {
     if roles.is_empty() {
