@@ -73,6 +73,12 @@ impl Principal {
         Self { identity, request_id: None }
     }
 
+    /// The same request's principal with another identity.
+    #[must_use]
+    pub(crate) fn with_identity(&self, identity: Identity) -> Self {
+        Self { identity: Arc::new(identity), request_id: self.request_id.clone() }
+    }
+
     /// The same principal, for the request with this id.
     #[must_use]
     pub fn with_request_id(mut self, request_id: impl Into<Arc<str>>) -> Self {

@@ -60,6 +60,7 @@ pub mod access;
 pub mod api_keys;
 pub mod audit;
 pub mod concurrency;
+pub mod escalation;
 mod fixtures;
 pub mod grants;
 pub mod listing;
@@ -249,6 +250,9 @@ macro_rules! contract_tests {
                 concurrent_deletions_of_the_last_two_owners_keep_one,
                 concurrent_suspensions_of_the_last_two_owners_keep_one,
             ],
+            escalation: [
+                a_demoted_admin_cannot_grant_through_another_instances_cache,
+            ],
             grants: [
                 grants_round_trip_and_list_by_permission,
                 duplicate_grant_is_grant_permission_duplicate,
@@ -335,6 +339,7 @@ mod tests {
             ("partners", include_str!("partners.rs")),
             ("roles", include_str!("roles.rs")),
             ("owners", include_str!("owners.rs")),
+            ("escalation", include_str!("escalation.rs")),
             ("grants", include_str!("grants.rs")),
             ("access", include_str!("access.rs")),
             ("personal_keys", include_str!("personal_keys.rs")),

@@ -85,6 +85,24 @@ impl Roster {
         if principal.can(permission) { Ok(target) } else { Err(Error::Forbidden) }
     }
 
+    /// Rule 5 across instances: before a user's session or personal key hands out roles,
+    /// permissions or keys, what the user may do *now* is read again, so a demotion or
+    /// suspension committed on another instance counts even while this instance still
+    /// caches the credential. The result never exceeds the cached principal (a key's scope
+    /// stays applied). Other principals are returned as they are.
+    pub(super) async fn granting(&self, principal: &Principal) -> Result<Principal, Error> {
+        let (Some(org), Some(user)) = (principal.org_id(), principal.user_id()) else {
+            return Ok(principal.clone());
+        };
+        let found = self.storage.user_access(org, &[user], self.clock.now()).await?;
+        let access = found.first().filter(|a| a.status == UserStatus::Active).ok_or(Error::Unauthenticated)?;
+        let (held, owner) = effective(access);
+        let mut identity = principal.identity().clone();
+        identity.permissions = identity.permissions.intersection(&held);
+        identity.owner &= owner;
+        Ok(principal.with_identity(identity))
+    }
+
     /// Rule 5: the caller may hand out only what it holds itself.
     pub(super) fn ensure_holds(principal: &Principal, granted: &PermissionSet) -> Result<(), Error> {
         if granted.is_subset(principal.permissions()) { Ok(()) } else { Err(Error::Forbidden) }

@@ -122,6 +122,7 @@ impl Roster {
     ) -> Result<(ApiKey, NewSecret), Error> {
         self.authorize(principal, org_id, "api_keys.write").await?;
         let valid = self.validate_key(input)?;
+        let principal = &self.granting(principal).await?;
         match &valid.scope {
             Some(scope) => Self::ensure_holds(principal, scope)?,
             None if !principal.is_owner() => return Err(Error::Forbidden),
@@ -151,6 +152,7 @@ impl Roster {
     ) -> Result<(ApiKey, NewSecret), Error> {
         self.authorize_self_or(principal, org_id, user_id, "api_keys.write").await?;
         let valid = self.validate_key(input)?;
+        let principal = &self.granting(principal).await?;
         let access = self.storage.user_access(org_id, &[user_id], self.clock.now()).await?;
         let access = access.first().ok_or(Error::NotFound(Resource::User))?;
         let (held, user_is_owner) = effective(access);

@@ -88,7 +88,10 @@ impl Roster {
         self.authorize(principal, org, "permissions.write").await?;
         let (permission, expires_at) = self.validate_grant(input, true)?;
         let permission = permission.ok_or_else(|| ValidationErrors::single("permission", "required", "is required"))?;
-        Self::ensure_holds(principal, &PermissionSet::parse([permission.as_str()]).unwrap_or_default())?;
+        Self::ensure_holds(
+            &self.granting(principal).await?,
+            &PermissionSet::parse([permission.as_str()]).unwrap_or_default(),
+        )?;
         let now = self.clock.now();
         let grant = Grant {
             id: GrantId::from_uuid(self.new_id()),
@@ -129,7 +132,10 @@ impl Roster {
         self.authorize(principal, org, "permissions.write").await?;
         let (permission, expires_at) = self.validate_grant(input, false)?;
         if let Some(p) = &permission {
-            Self::ensure_holds(principal, &PermissionSet::parse([p.as_str()]).unwrap_or_default())?;
+            Self::ensure_holds(
+                &self.granting(principal).await?,
+                &PermissionSet::parse([p.as_str()]).unwrap_or_default(),
+            )?;
         }
         let mut tx = self.storage.begin().await?;
         let mut grant = tx.grant_for_update(org, user, id).await?.ok_or(Error::NotFound(Resource::Grant))?;

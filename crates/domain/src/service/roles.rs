@@ -121,7 +121,7 @@ impl Roster {
             Some(raw) => permissions(&mut v, raw),
         };
         let (key, name, description, perms) = v.build(|| Some((key?, name?, description?, perms?)))?;
-        Self::ensure_holds(principal, &perms)?;
+        Self::ensure_holds(&self.granting(principal).await?, &perms)?;
         let now = self.clock.now();
         let role = Role {
             id: RoleId::from_uuid(self.new_id()),
@@ -165,7 +165,7 @@ impl Roster {
         let perms = input.permissions.and_then(|raw| permissions(&mut v, raw));
         v.finish()?;
         if let Some(perms) = &perms {
-            Self::ensure_holds(principal, perms)?;
+            Self::ensure_holds(&self.granting(principal).await?, perms)?;
         }
         let mut tx = self.storage.begin().await?;
         let mut role = tx.role_for_update(org, id).await?.ok_or(Error::NotFound(Resource::Role))?;
@@ -253,10 +253,11 @@ impl Roster {
                     "reassign_to must name another role of the organization",
                 )
             })?;
-            if target.is_owner() && !principal.is_owner() {
+            let granting = self.granting(principal).await?;
+            if target.is_owner() && !granting.is_owner() {
                 return Err(Error::Forbidden);
             }
-            Self::ensure_holds(principal, &target.grants())?;
+            Self::ensure_holds(&granting, &target.grants())?;
             tx.reassign_role(org, id, to, self.clock.now()).await?;
         }
         tx.delete_role(org, id).await?;

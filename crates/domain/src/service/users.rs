@@ -124,6 +124,7 @@ impl Roster {
     ) -> Result<CreatedUser, Error> {
         self.authorize(principal, org_id, "users.write").await?;
         let cmd = input.validate(self.settings.password_policy)?;
+        let principal = &self.granting(principal).await?;
         let org = self.storage.get_organization(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?;
         // Hash before the transaction: argon2 takes tens of milliseconds and must not
         // hold row locks that long.
@@ -300,6 +301,7 @@ impl Roster {
     ) -> Result<UserView, Error> {
         self.authorize(principal, org_id, "users.write").await?;
         let changes = input.validate()?;
+        let principal = &self.granting(principal).await?;
         let current = self.storage.get_user(org_id, id).await?.ok_or(Error::NotFound(Resource::User))?;
         // Check and hash a new password before locking anything.
         let new_hash = match &changes.password {

@@ -162,7 +162,9 @@ fn reassigning_holders_to_the_owner_role_needs_an_owner() {
     let (tx, reassigned) = deleting_tx(&tenant, 2, 0);
     let admin = tenant.session_as(BuiltinRole::Admin);
     let to = tenant.role("owner").to_string();
-    let result = run(roster(storage_with(tx)).delete_role(&admin, tenant.id(), tenant.role("ops"), Some(&to), None));
+    let mut storage = storage_with(tx);
+    tenant.allow_signed_in(&mut storage);
+    let result = run(roster(storage).delete_role(&admin, tenant.id(), tenant.role("ops"), Some(&to), None));
     assert!(matches!(result, Err(Error::Forbidden)));
     assert!(reassigned.lock().unwrap().is_none());
 }

@@ -165,6 +165,8 @@ pub(super) struct Tenant {
     pub org: Organization,
     pub roles: Vec<Role>,
     pub audit: AuditLog,
+    /// The users this tenant's sessions and personal keys act for.
+    pub signed_in: Arc<Mutex<Vec<UserId>>>,
 }
 
 impl Tenant {
@@ -193,7 +195,7 @@ impl Tenant {
             updated_at: now(),
             version: 1,
         };
-        Self { org, roles, audit: AuditLog::default() }
+        Self { org, roles, audit: AuditLog::default(), signed_in: Arc::default() }
     }
 
     /// A new partner organization.
@@ -261,6 +263,9 @@ impl Tenant {
         owner: bool,
         permissions: PermissionSet,
     ) -> Identity {
+        if let Some(user) = user_id {
+            self.signed_in.lock().unwrap().push(user);
+        }
         Identity {
             kind,
             credential_id: uuid(),
@@ -357,7 +362,26 @@ impl Tenant {
         let mut storage = MockStorage::new();
         let org = self.org.clone();
         storage.expect_get_organization().returning(move |id| Ok((id == org.id).then(|| org.clone())));
+        self.allow_signed_in(&mut storage);
         storage
+    }
+
+    /// Lets `storage` answer the re-read of a signed-in user's access.
+    pub fn allow_signed_in(&self, storage: &mut MockStorage) {
+        // Before handing anything out, a user's principal is re-read (rule 5 across
+        // instances): storage still grants the signed-in users everything they were given.
+        let (signed_in, org_id, owner) = (Arc::clone(&self.signed_in), self.id(), self.role_ref("owner"));
+        storage
+            .expect_user_access()
+            .withf(move |org, ids, _| *org == org_id && ids.len() == 1 && signed_in.lock().unwrap().contains(&ids[0]))
+            .returning(move |_, ids, _| {
+                Ok(vec![UserAccess {
+                    user_id: ids[0],
+                    status: UserStatus::Active,
+                    roles: vec![owner.clone()],
+                    permissions: Vec::new(),
+                }])
+            });
     }
 
     /// An active owner of this organization, at version 1.
