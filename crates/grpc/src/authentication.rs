@@ -68,9 +68,12 @@ impl AuthService for Authentication {
     #[tracing::instrument(name = "roster.v1.AuthService/Login", skip_all)]
     async fn login(&self, request: Request<pb::LoginRequest>) -> Result<Response<pb::LoginResponse>, Status> {
         let request_id = crate::auth::request_id(request.metadata()).to_string();
+        // The end user's address when the calling service gives it, else the caller's own
+        // (so leaving it out never turns per-address throttling off).
+        let peer = request.remote_addr().map(|addr| addr.ip().to_string());
         let req = request.into_inner();
         let mut v = Validator::default();
-        let client_ip = client_ip(&mut v, req.client_ip);
+        let client_ip = client_ip(&mut v, req.client_ip).or(peer);
         v.finish().map_err(invalid)?;
         let input = LoginInput {
             organization: non_empty(req.organization),

@@ -21,8 +21,9 @@
 //! Kept from tonic's server: HTTP/2 only (prior knowledge, no HTTP/1.1), `TCP_NODELAY`, the
 //! `grpc-timeout` request header (CANCELLED "Timeout expired" when it passes, as tonic
 //! answers), graceful shutdown (GOAWAY, then in-flight calls finish), and a panicking call
-//! failing alone (its stream is reset). Not kept: `ConnectInfo` request extensions (no
-//! handler reads the peer address) and the tonic server's tuning knobs (none was set).
+//! failing alone (its stream is reset), and the peer address as tonic's `TcpConnectInfo`
+//! request extension (`Request::remote_addr`, which `Login` falls back to for throttling).
+//! Not kept: the tonic server's tuning knobs (none was set).
 
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
@@ -42,6 +43,7 @@ use tokio::sync::watch;
 use tonic::Status;
 use tonic::body::Body;
 use tonic::service::Routes;
+use tonic::transport::server::TcpConnectInfo;
 use tower::Service as _;
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) before the next one.
@@ -50,14 +52,14 @@ const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(50);
 /// Serves `routes` on `listener` until `shutdown` completes; then stops accepting, asks
 /// every connection to finish (GOAWAY) and waits for their in-flight calls.
 pub(crate) async fn serve(listener: TcpListener, routes: Routes, shutdown: impl Future<Output = ()>) {
-    let service = GrpcService { routes: routes.prepare() };
+    let service = GrpcService { routes: routes.prepare(), peer: None };
     let (closing, closing_rx) = watch::channel(false);
     let mut shutdown = pin!(shutdown);
     loop {
         let stream = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok((stream, peer)) => (stream, peer),
                 Err(err) => {
                     tracing::warn!(error = %err, "gRPC: accepting a connection failed");
                     tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
@@ -65,10 +67,13 @@ pub(crate) async fn serve(listener: TcpListener, routes: Routes, shutdown: impl 
                 }
             },
         };
+        let (stream, peer) = stream;
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "gRPC: cannot set TCP_NODELAY");
         }
-        tokio::spawn(serve_connection(stream, service.clone(), closing_rx.clone()));
+        let info = TcpConnectInfo { local_addr: stream.local_addr().ok(), remote_addr: Some(peer) };
+        let service = GrpcService { routes: service.routes.clone(), peer: Some(info) };
+        tokio::spawn(serve_connection(stream, service, closing_rx.clone()));
     }
     drop(listener);
     let _ = closing.send(true);
@@ -181,6 +186,8 @@ where
 #[derive(Clone, Debug)]
 struct GrpcService {
     routes: Routes,
+    /// The connection's addresses, given to every call.
+    peer: Option<TcpConnectInfo>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for GrpcService {
@@ -188,7 +195,10 @@ impl hyper::service::Service<Request<Incoming>> for GrpcService {
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        if let Some(peer) = &self.peer {
+            request.extensions_mut().insert(peer.clone());
+        }
         let timeout = grpc_timeout(request.headers());
         // `Routes` (an axum router) is always ready, so no `poll_ready` first.
         let call = self.routes.clone().call(request);

@@ -281,6 +281,7 @@ macro_rules! contract_tests {
                 login_failures_restart_after_the_window,
                 locks_are_read_back_and_cleared,
                 concurrent_login_failures_count_each_once,
+                concurrent_wrong_logins_check_at_most_the_limit,
             ],
             audit: [
                 audit_events_round_trip_newest_first_per_organization,

@@ -117,3 +117,77 @@ pub async fn concurrent_login_failures_count_each_once(store: Store) {
     assert_eq!(counts, (1..=N).collect::<Vec<_>>());
     assert_eq!(state(&store, ACCOUNT).await.unwrap().failures, N);
 }
+
+/// Counts password verifications, hashing as [`crate::fixtures::PlainHasher`] does.
+#[derive(Debug, Default)]
+struct CountingHasher(std::sync::atomic::AtomicU32);
+
+#[async_trait::async_trait]
+impl roster_domain::hashing::PasswordHasher for CountingHasher {
+    async fn hash(
+        &self,
+        password: &roster_domain::values::Password,
+    ) -> Result<roster_domain::hashing::PasswordHash, roster_domain::hashing::HashingError> {
+        crate::fixtures::PlainHasher.hash(password).await
+    }
+
+    async fn verify(&self, candidate: &str, hash: &roster_domain::hashing::PasswordHash) -> bool {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        crate::fixtures::PlainHasher.verify(candidate, hash).await
+    }
+}
+
+/// Many concurrent wrong-password logins to one account, all starting while it is not
+/// locked: each attempt is counted before its password is checked, so at most the limit
+/// of them is ever checked (the rest are refused as rate limited), and none succeeds.
+pub async fn concurrent_wrong_logins_check_at_most_the_limit(store: Store) {
+    use roster_domain::Error;
+    use roster_domain::service::{LoginInput, Roster, Settings};
+
+    const N: usize = 12;
+    let (setup, platform) = crate::fixtures::roster_with_platform(&store).await;
+    let org = setup
+        .create_organization(
+            &platform,
+            roster_domain::organization_input::CreateOrganizationInput {
+                slug: Some("acme".into()),
+                name: Some("Acme".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create_organization");
+    let input = roster_domain::user_input::CreateUserInput {
+        email: Some("ada@example.com".into()),
+        name: Some("Ada".into()),
+        password: Some("correct horse battery staple".into()),
+        ..Default::default()
+    };
+    setup.create_user(&platform, org.id, input).await.expect("create_user");
+    let hasher = Arc::new(CountingHasher::default());
+    let settings = Settings::default();
+    let roster = Arc::new(Roster::new(Arc::clone(&store), Arc::clone(&hasher) as _, settings));
+    let results = race(N, |i| {
+        let roster = Arc::clone(&roster);
+        async move {
+            let input = LoginInput {
+                organization: Some("acme".into()),
+                email: Some("ada@example.com".into()),
+                password: Some(format!("wrong guess number {i}")),
+                client_ip: None,
+                request_id: None,
+            };
+            roster.login(input).await.map(|_| ())
+        }
+    })
+    .await;
+    let limit = settings.account_throttle.limit;
+    let checked = hasher.0.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(checked <= limit, "{checked} passwords checked, limit {limit}: {results:?}");
+    assert!(
+        results.iter().all(|r| matches!(r, Err(Error::Unauthenticated | Error::RateLimited { .. }))),
+        "{results:?}"
+    );
+    let refused = results.iter().filter(|r| matches!(r, Err(Error::RateLimited { .. }))).count();
+    assert_eq!(refused + checked as usize, N, "every attempt was either checked or refused: {results:?}");
+}

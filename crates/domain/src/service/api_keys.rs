@@ -7,12 +7,13 @@ use super::Roster;
 use super::access::effective;
 use super::audit::details;
 use crate::api_key::{ApiKey, ApiKeyOwner, NewSecret};
-use crate::auth::Principal;
+use crate::auth::{Principal, PrincipalKind};
 use crate::error::{Error, Resource};
 use crate::ids::{ApiKeyId, OrgId, UserId};
 use crate::page::{Cursor, Page, PageSize};
 use crate::permission::{Permission, PermissionSet};
 use crate::ports::KeyOwnerFilter;
+use crate::user::UserStatus;
 use crate::validation::{ValidationErrors, Validator};
 use crate::values::KeyName;
 
@@ -137,9 +138,11 @@ impl Roster {
         Ok((key, secret))
     }
 
-    /// Makes a personal key for a user; the secret is returned once. The user themself
-    /// or a caller with `api_keys.write` may; either way the key can never do more than
-    /// the user may, nor more than its maker may (rule 5).
+    /// Makes a personal key for an active user; the secret is returned once. The user
+    /// themself or a caller with `api_keys.write` may; either way the key can never do
+    /// more than the user may, nor more than its maker may (rule 5). A key made by anyone
+    /// but the user's own session is pinned to what was checked (its scope is stored), so
+    /// it does not grow when the user is later given more.
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Validation`], [`Error::Forbidden`].
@@ -155,6 +158,14 @@ impl Roster {
         let principal = &self.granting(principal).await?;
         let access = self.storage.user_access(org_id, &[user_id], self.clock.now()).await?;
         let access = access.first().ok_or(Error::NotFound(Resource::User))?;
+        if access.status != UserStatus::Active {
+            return Err(ValidationErrors::single(
+                "user_id",
+                "not_active",
+                "personal keys are made for active users only",
+            )
+            .into());
+        }
         let (held, user_is_owner) = effective(access);
         let reach = match &valid.scope {
             Some(scope) => {
@@ -173,6 +184,11 @@ impl Roster {
         Self::ensure_holds(principal, &reach)?;
         if valid.scope.is_none() && user_is_owner && !principal.is_owner() {
             return Err(Error::Forbidden);
+        }
+        let own_session = principal.kind() == PrincipalKind::Session && principal.user_id() == Some(user_id);
+        let mut valid = valid;
+        if valid.scope.is_none() && !own_session && !reach.is_all() {
+            valid.scope = Some(reach);
         }
         let mut tx = self.storage.begin().await?;
         tx.user_for_update(org_id, user_id).await?.ok_or(Error::NotFound(Resource::User))?;

@@ -28,9 +28,14 @@ struct Cached {
 }
 
 /// Verified credentials by digest. The lock is never held across an await.
+///
+/// Every eviction bumps `generation`; a verification that started before an eviction
+/// does not cache its (possibly stale) result, so a revocation or suspension applies at
+/// once on this instance even when it races a cache miss.
 #[derive(Debug, Default)]
 pub(super) struct KeyCache {
     entries: RwLock<HashMap<SecretDigest, Cached>>,
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl KeyCache {
@@ -41,8 +46,16 @@ impl KeyCache {
         fresh.then(|| Arc::clone(&hit.identity))
     }
 
-    fn put(&self, digest: SecretDigest, entry: Cached) {
+    fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Caches `entry` unless something was evicted since `generation` was read.
+    fn put(&self, digest: SecretDigest, entry: Cached, generation: u64) {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if self.generation() != generation {
+            return;
+        }
         if entries.len() >= MAX_CACHED {
             entries.clear();
         }
@@ -50,7 +63,9 @@ impl KeyCache {
     }
 
     fn forget(&self, keep: impl Fn(&Identity) -> bool) {
-        self.entries.write().unwrap_or_else(PoisonError::into_inner).retain(|_, e| keep(&e.identity));
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        entries.retain(|_, e| keep(&e.identity));
     }
 
     pub(super) fn forget_credential(&self, id: uuid::Uuid) {
@@ -92,6 +107,7 @@ impl Roster {
         if let Some(identity) = self.keys.get(&digest, now, self.settings.key_cache_ttl) {
             return Ok(Principal::from_shared(identity));
         }
+        let generation = self.keys.generation();
         let verified = match kind {
             TokenKind::ApiKey => self.verify_key(&digest, now).await?,
             TokenKind::Session => self.verify_session(&digest, now).await?,
@@ -102,8 +118,8 @@ impl Roster {
             let _ = self.touch(&verified.identity, now).await;
         }
         let identity = Arc::new(verified.identity);
-        self.keys
-            .put(digest, Cached { identity: Arc::clone(&identity), expires_at: verified.expires_at, cached_at: now });
+        let entry = Cached { identity: Arc::clone(&identity), expires_at: verified.expires_at, cached_at: now };
+        self.keys.put(digest, entry, generation);
         Ok(Principal::from_shared(identity))
     }
 
@@ -196,5 +212,39 @@ impl Roster {
             owner,
             permissions,
         })
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    fn entry(user: UserId, at: DateTime<Utc>) -> Cached {
+        let identity = Identity {
+            kind: PrincipalKind::Session,
+            credential_id: uuid::Uuid::now_v7(),
+            org_id: None,
+            partner: false,
+            user_id: Some(user),
+            roles: Vec::new(),
+            owner: false,
+            permissions: PermissionSet::default(),
+        };
+        Cached { identity: Arc::new(identity), expires_at: None, cached_at: at }
+    }
+
+    #[test]
+    fn a_verification_that_raced_an_eviction_is_not_cached() {
+        let cache = KeyCache::default();
+        let (user, now, ttl) = (UserId::from_uuid(uuid::Uuid::now_v7()), Utc::now(), Duration::seconds(5));
+        let digest = SecretDigest::of("rss_token");
+        // A cache miss reads storage while the user is suspended on this instance.
+        let started = cache.generation();
+        cache.forget_user(user);
+        cache.put(digest, entry(user, now), started);
+        assert!(cache.get(&digest, now, ttl).is_none(), "the stale identity was cached");
+        // Without a race, it is cached.
+        cache.put(digest, entry(user, now), cache.generation());
+        assert!(cache.get(&digest, now, ttl).is_some());
     }
 }

@@ -131,18 +131,16 @@ impl Roster {
     ) -> Result<Grant, Error> {
         self.authorize(principal, org, "permissions.write").await?;
         let (permission, expires_at) = self.validate_grant(input, false)?;
-        if let Some(p) = &permission {
-            Self::ensure_holds(
-                &self.granting(principal).await?,
-                &PermissionSet::parse([p.as_str()]).unwrap_or_default(),
-            )?;
-        }
+        let granting = self.granting(principal).await?;
         let mut tx = self.storage.begin().await?;
         let mut grant = tx.grant_for_update(org, user, id).await?.ok_or(Error::NotFound(Resource::Grant))?;
         check_version(expected_version, grant.version)?;
         if let Some(p) = permission {
             grant.permission = p;
         }
+        // Even an expiry change hands the permission out again (reviving or extending
+        // it): the caller must hold whatever the grant ends up granting.
+        Self::ensure_holds(&granting, &PermissionSet::parse([grant.permission.as_str()]).unwrap_or_default())?;
         if let Some(at) = expires_at {
             grant.expires_at = at;
         }

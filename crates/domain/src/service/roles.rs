@@ -225,6 +225,8 @@ impl Roster {
                     .map_err(|e| ValidationErrors::single("reassign_to", "invalid_id", e.to_string()))?,
             ),
         };
+        // Read before the organization is locked: it may use another connection.
+        let granting = self.granting(principal).await?;
         let mut tx = self.storage.begin().await?;
         let organization = tx.organization_for_update(org).await?.ok_or(Error::NotFound(Resource::Organization))?;
         let role = tx.role_for_update(org, id).await?.ok_or(Error::NotFound(Resource::Role))?;
@@ -253,7 +255,6 @@ impl Roster {
                     "reassign_to must name another role of the organization",
                 )
             })?;
-            let granting = self.granting(principal).await?;
             if target.is_owner() && !granting.is_owner() {
                 return Err(Error::Forbidden);
             }

@@ -111,16 +111,20 @@ impl Roster {
         let address = input.client_ip.map(|ip| format!("ip:{ip}"));
         let keys: Vec<String> = std::iter::once(account.clone()).chain(address.clone()).collect();
         let now = self.clock.now();
-        let locked_until = self
-            .storage
-            .login_throttle(&keys)
-            .await?
-            .into_iter()
-            .filter_map(|(_, state)| state.locked_until)
-            .filter(|until| *until > now)
-            .max();
+        let states = self.storage.login_throttle(&keys).await?;
+        let locked_until = states.iter().filter_map(|(_, state)| state.locked_until).filter(|until| *until > now).max();
         if let Some(until) = locked_until {
             return Err(retry_after(now, until));
+        }
+        // Count the attempt against the account *before* checking the password, so that
+        // parallel guesses cannot all pass the check above while the count is low: an
+        // attempt that finds others counted since it looked, beyond the limit, is refused
+        // without hashing. A success forgets the count.
+        let seen = states.iter().find(|(key, _)| *key == account).map_or(0, |(_, state)| state.failures);
+        let policy = self.settings.account_throttle;
+        let attempt = self.count_attempt(&account, policy, now).await?;
+        if attempt > policy.limit && attempt > seen + 1 {
+            return Err(retry_after(now, now + policy.lock_for(attempt).unwrap_or(policy.base_lock)));
         }
         let user = match &org {
             Some(org) => self.storage.user_by_email(org.id, &email).await?,
@@ -138,7 +142,9 @@ impl Roster {
         let user = match user {
             Some(user) if verified && user.status == UserStatus::Active => user,
             _ => {
-                self.record_failure(&account, address.as_deref(), now).await?;
+                if let Some(address) = &address {
+                    self.count_attempt(address, self.settings.address_throttle, now).await?;
+                }
                 return Err(Error::Unauthenticated);
             }
         };
@@ -192,19 +198,16 @@ impl Roster {
         Ok(self.dummy_hash.get_or_init(|| hash).clone())
     }
 
-    async fn record_failure(&self, account: &str, address: Option<&str>, now: DateTime<Utc>) -> Result<(), Error> {
+    /// Counts one attempt against `key`, locking it when the count reaches the limit;
+    /// returns the count within the window.
+    async fn count_attempt(&self, key: &str, policy: ThrottlePolicy, now: DateTime<Utc>) -> Result<u32, Error> {
         let mut tx = self.storage.begin().await?;
-        let policies: [(Option<&str>, ThrottlePolicy); 2] =
-            [(Some(account), self.settings.account_throttle), (address, self.settings.address_throttle)];
-        for (key, policy) in policies {
-            let Some(key) = key else { continue };
-            let failures = tx.record_login_failure(key, now, policy.window).await?;
-            if let Some(lock) = policy.lock_for(failures) {
-                tx.lock_login(key, now + lock).await?;
-            }
+        let failures = tx.record_login_failure(key, now, policy.window).await?;
+        if let Some(lock) = policy.lock_for(failures) {
+            tx.lock_login(key, now + lock).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(failures)
     }
 
     /// Ends the caller's own session.

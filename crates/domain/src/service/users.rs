@@ -313,6 +313,20 @@ impl Roster {
                 Some(self.hash(&password).await?)
             }
         };
+        // What the user's direct grants give, when the change could hand it to the caller
+        // (new credentials) or back to the user (re-activation).
+        let sensitive = changes.password.is_some()
+            || changes.email.is_some()
+            || (changes.status == Some(UserStatus::Active) && current.user.status != UserStatus::Active);
+        let direct = if sensitive {
+            let now = self.clock.now();
+            let grants = self.storage.list_grants(org_id, id).await?;
+            let active: Vec<String> =
+                grants.iter().filter(|g| g.is_active_at(now)).map(|g| g.permission.to_string()).collect();
+            crate::permission::PermissionSet::from_stored(&active)
+        } else {
+            crate::permission::PermissionSet::default()
+        };
         // Rule 3 needs the organization's row lock, taken before the user's, when the
         // change would leave the user no longer an active owner. Most updates do not, so
         // the first attempt locks the user only; one that turns out to demote, suspend or
@@ -329,7 +343,7 @@ impl Roster {
             let owner = owner_role(&roles);
             let was_owner = is_active_owner(&user, owner);
             if (changes.password.is_some() || changes.email.is_some())
-                && !grants_of(&roles, &user.role_ids).is_subset(principal.permissions())
+                && !grants_of(&roles, &user.role_ids).union(&direct).is_subset(principal.permissions())
             {
                 // Taking over the credentials of someone who may do more is escalation.
                 return Err(Error::Forbidden);
@@ -351,6 +365,12 @@ impl Roster {
                         "an invited user's status changes only when the invitation is accepted",
                     )
                     .into());
+                }
+                if status == UserStatus::Active && user.status != UserStatus::Active {
+                    // Re-activation gives the user back every role and grant: rule 5 as if
+                    // the caller granted them now (so only owners re-activate owners).
+                    ensure_may_assign(principal, &roles, &user.role_ids)?;
+                    Self::ensure_holds(principal, &direct)?;
                 }
                 changed.push(("status", status.as_str().to_owned()));
                 user.status = status;

@@ -101,3 +101,32 @@ async fn sessions_are_listed_and_revoked_and_audited_with_the_request_id() {
         .expect_err("bad filters");
     assert_eq!(violations(&status), ["since"]);
 }
+
+/// A login that names no client address is throttled and recorded by the caller's own
+/// (the connection's peer), so leaving `client_ip` out never turns address limits off.
+#[tokio::test]
+async fn a_login_without_a_client_address_records_the_peers() {
+    let server = TestServer::start().await;
+    let org = server.create_org("acme").await;
+    let ada = active_user(&server, &org, "ada@example.com", "member").await;
+    let login = AuthServiceClient::new(server.authed(None))
+        .login(pb::LoginRequest {
+            organization: org.id.clone(),
+            email: "ada@example.com".into(),
+            password: PASSWORD.into(),
+            client_ip: None,
+        })
+        .await
+        .expect("login")
+        .into_inner();
+    let listed = SessionServiceClient::new(server.authed(Some(&bearer(&login.token))))
+        .list_sessions(pb::ListSessionsRequest {
+            organization_id: org.id.clone(),
+            user_id: ada.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(listed.sessions[0].client_ip.as_deref(), Some("127.0.0.1"));
+}

@@ -161,6 +161,7 @@ fn event(tenant: &Tenant, action: &str) -> AuditEvent {
 fn listing_audit_events_needs_audit_read() {
     let tenant = Tenant::new("acme");
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     storage.expect_list_audit_events().times(0);
     let member = tenant.session_as(BuiltinRole::Member);
     let result = run(roster(storage).list_audit_events(&member, tenant.id(), ListAuditInput::default()));
@@ -173,6 +174,7 @@ fn audit_filters_reach_storage_and_pages_continue_before_the_last_event() {
     let events: Vec<AuditEvent> = (0..3).map(|_| event(&tenant, "user.created")).rev().collect();
     let since = now() - Duration::days(1);
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     let (org, rows) = (tenant.id(), events.clone());
     storage
         .expect_list_audit_events()
@@ -211,6 +213,7 @@ fn audit_filters_reach_storage_and_pages_continue_before_the_last_event() {
 fn bad_audit_filters_are_validation_errors_before_storage() {
     let tenant = Tenant::new("acme");
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     storage.expect_list_audit_events().times(0);
     let input = ListAuditInput {
         action: Some(String::new()),

@@ -218,6 +218,7 @@ fn role_input(permissions: &[&str]) -> CreateRoleInput {
 fn storage_inserting_role(tenant: &Tenant, refused: bool) -> (MockStorage, Captured<Role>) {
     let inserted = captured();
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     tenant.allow_signed_in(&mut storage);
     if refused {
         storage.expect_begin().times(0);
@@ -271,6 +272,7 @@ fn an_owner_creates_roles_with_application_permissions() {
 fn widening_a_custom_role_beyond_the_callers_permissions_is_forbidden() {
     let tenant = tenant();
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     tenant.allow_signed_in(&mut storage);
     storage.expect_begin().times(0);
     let admin = tenant.session_as(BuiltinRole::Admin);
@@ -287,6 +289,7 @@ fn grant(permission: &str) -> GrantInput {
 fn granting_a_permission_the_caller_lacks_is_forbidden() {
     let tenant = tenant();
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     tenant.allow_signed_in(&mut storage);
     storage.expect_begin().times(0);
     let roster = roster(storage);
@@ -313,6 +316,7 @@ fn granting_a_permission_the_caller_holds_stores_the_grant() {
     });
     tx.expect_commit().times(1).returning(|| Ok(()));
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     tenant.allow_signed_in(&mut storage);
     begins(&mut storage, tx);
     let granter = tenant.scoped_key(&["permissions.write", "invoices.approve"]);
@@ -335,6 +339,7 @@ fn key_input(scope: Option<&[&str]>) -> CreateApiKeyInput {
 fn storage_inserting_key(tenant: &Tenant, refused: bool) -> (MockStorage, Captured<ApiKey>) {
     let inserted = captured();
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     tenant.allow_signed_in(&mut storage);
     if refused {
         storage.expect_begin().times(0);

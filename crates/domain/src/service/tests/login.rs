@@ -246,8 +246,12 @@ fn a_successful_login_makes_a_session_stored_by_digest_and_clears_the_accounts_f
     assert_eq!((session.org_id, session.user_id), (tenant.id(), user.id));
     assert_eq!(session.expires_at, now() + crate::service::Settings::default().session_ttl);
     assert_eq!(session.client_ip.as_deref(), Some(IP));
+    // The attempt was counted against the account before the check, then forgotten; the
+    // address counts failures only.
+    let failures: Vec<String> = writes.failures.lock().unwrap().iter().map(|f| format!("{f:?}")).collect();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains(&account(&tenant.id().to_string())), "{failures:?}");
     assert_eq!(*writes.cleared.lock().unwrap(), [account(&tenant.id().to_string())]);
-    assert!(writes.failures.lock().unwrap().is_empty());
     assert_eq!(writes.users.lock().unwrap()[0].last_login_at, Some(now()));
 
     let events = tenant.audit_events();

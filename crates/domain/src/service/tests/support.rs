@@ -363,6 +363,7 @@ impl Tenant {
         let org = self.org.clone();
         storage.expect_get_organization().returning(move |id| Ok((id == org.id).then(|| org.clone())));
         self.allow_signed_in(&mut storage);
+        storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
         storage
     }
 

@@ -13,6 +13,7 @@ fn storage_holding(tenant: &Tenant, user: &User, writes: usize) -> (MockStorage,
     let updated = captured();
     let slot = updated.clone();
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     let view = tenant.view(user);
     storage.expect_get_user().times(1).returning(move |_, _| Ok(Some(view.clone())));
     let mut tx = tenant.tx();
@@ -144,6 +145,7 @@ fn a_new_password_is_checked_against_the_new_email_before_hashing_or_locking() {
     let tenant = Tenant::new("acme");
     let user = tenant.user("ada@example.com");
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     let view = tenant.view(&user);
     storage.expect_get_user().times(1).returning(move |_, _| Ok(Some(view.clone())));
     storage.expect_begin().times(0);
@@ -163,6 +165,7 @@ fn a_new_password_equal_to_the_current_email_is_rejected() {
     let tenant = Tenant::new("acme");
     let user = tenant.user("ada@example.com");
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     let view = tenant.view(&user);
     storage.expect_get_user().times(1).returning(move |_, _| Ok(Some(view.clone())));
     storage.expect_begin().times(0);
@@ -176,6 +179,7 @@ fn a_short_new_password_is_rejected_without_hashing() {
     let tenant = Tenant::new("acme");
     let user = tenant.user("ada@example.com");
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     let view = tenant.view(&user);
     storage.expect_get_user().times(1).returning(move |_, _| Ok(Some(view.clone())));
     storage.expect_begin().times(0);
@@ -199,6 +203,7 @@ fn updating_an_unknown_user_is_not_found() {
     let tenant = Tenant::new("acme");
     let user = tenant.user("ada@example.com");
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     storage.expect_get_user().times(1).returning(|_, _| Ok(None));
     storage.expect_begin().times(0);
     let result = run(roster(storage).update_user(&tenant.key(), tenant.id(), user.id, rename(), None));
@@ -210,6 +215,7 @@ fn a_user_deleted_between_the_read_and_the_lock_is_not_found() {
     let tenant = Tenant::new("acme");
     let user = tenant.user("ada@example.com");
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     let view = tenant.view(&user);
     storage.expect_get_user().times(1).returning(move |_, _| Ok(Some(view.clone())));
     let mut tx = MockTransaction::new();
@@ -226,6 +232,7 @@ fn changing_to_an_email_another_user_has_is_email_taken_and_nothing_is_committed
     let tenant = Tenant::new("acme");
     let user = tenant.user("ada@example.com");
     let mut storage = MockStorage::new();
+    storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
     let view = tenant.view(&user);
     storage.expect_get_user().times(1).returning(move |_, _| Ok(Some(view.clone())));
     let mut tx = tenant.tx();
