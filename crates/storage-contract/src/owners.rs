@@ -9,7 +9,7 @@ use roster_domain::auth::Principal;
 use roster_domain::ids::{OrgId, RoleId, UserId};
 use roster_domain::organization_input::CreateOrganizationInput;
 use roster_domain::role::BuiltinRole;
-use roster_domain::service::Roster;
+use roster_domain::service::{LoginInput, Roster};
 use roster_domain::user::UserStatus;
 use roster_domain::user_input::{CreateUserInput, UpdateUserInput};
 
@@ -69,13 +69,14 @@ struct Target {
     user: UserId,
 }
 
-/// An organization made through the use cases with exactly two active owners: its id,
-/// its owner and member roles, the owners.
+/// An organization made through the use cases with exactly two active owners and two
+/// admins, each admin logged in: its id, its owner and member roles, the owners, and the
+/// admins' session principals (the callers that race).
 async fn org_with_two_owners(
     roster: &Roster,
     principal: &Principal,
     round: usize,
-) -> (OrgId, RoleId, RoleId, [UserId; 2]) {
+) -> (OrgId, RoleId, RoleId, [UserId; 2], [Principal; 2]) {
     let input = CreateOrganizationInput {
         slug: Some(format!("acme-{round}")),
         name: Some("Acme".into()),
@@ -98,11 +99,33 @@ async fn org_with_two_owners(
         assert_eq!(created.view.user.status, UserStatus::Active);
         *slot = created.view.user.id;
     }
-    (org.id, owner, member, owners)
+    let admin = builtin(BuiltinRole::Admin);
+    let mut admins = Vec::new();
+    for i in 0..2 {
+        let email = format!("admin{i}@example.com");
+        let input = CreateUserInput {
+            email: Some(email.clone()),
+            name: Some(format!("Admin {i}")),
+            password: Some("correct horse battery staple".to_owned()),
+            role_ids: Some(vec![admin.to_string()]),
+            ..Default::default()
+        };
+        roster.create_user(principal, org.id, input).await.expect("create an admin");
+        let login = LoginInput {
+            organization: Some(org.id.to_string()),
+            email: Some(email),
+            password: Some("correct horse battery staple".to_owned()),
+            ..Default::default()
+        };
+        let session = roster.login(login).await.expect("the admin logs in");
+        admins.push(roster.authenticate(session.token.expose()).await.expect("the session authenticates"));
+    }
+    let admins: [Principal; 2] = admins.try_into().expect("two admins");
+    (org.id, owner, member, owners, admins)
 }
 
-/// Races two requests, each removing a different one of an organization's two owners
-/// (`remove(roster, principal, target)`), over several rounds: exactly one succeeds,
+/// Races two admins' requests, each removing a different one of an organization's two
+/// owners (`remove(roster, admin, target)`), over several rounds: exactly one succeeds,
 /// the other fails with `LastOwner`, and one active owner remains.
 async fn race_to_remove_both_owners<F, Fut>(store: Store, remove: F)
 where
@@ -111,9 +134,9 @@ where
 {
     let (roster, principal) = roster_with_platform(&store).await;
     for round in 0..OWNER_RACE_ROUNDS {
-        let (org, owner, member, owners) = org_with_two_owners(&roster, &principal, round).await;
+        let (org, owner, member, owners, admins) = org_with_two_owners(&roster, &principal, round).await;
         let results = race(owners.len(), |i| {
-            remove(Arc::clone(&roster), principal.clone(), Target { org, member, user: owners[i] })
+            remove(Arc::clone(&roster), admins[i].clone(), Target { org, member, user: owners[i] })
         })
         .await;
 
@@ -124,7 +147,7 @@ where
     }
 }
 
-/// Rule 3: two concurrent updates, each demoting a different one of the two owners to
+/// Rule 3: two admins at once, each demoting a different one of the two owners to
 /// member: exactly one wins, the other fails with `LastOwner`.
 pub async fn concurrent_demotions_of_the_last_two_owners_keep_one(store: Store) {
     race_to_remove_both_owners(store, |roster, principal, target| async move {
@@ -134,7 +157,7 @@ pub async fn concurrent_demotions_of_the_last_two_owners_keep_one(store: Store) 
     .await;
 }
 
-/// Rule 3: two concurrent deletions of the two owners: exactly one wins.
+/// Rule 3: two admins at once deleting the two owners: exactly one wins.
 pub async fn concurrent_deletions_of_the_last_two_owners_keep_one(store: Store) {
     race_to_remove_both_owners(store, |roster, principal, target| async move {
         roster.delete_user(&principal, target.org, target.user, None).await
@@ -142,7 +165,7 @@ pub async fn concurrent_deletions_of_the_last_two_owners_keep_one(store: Store) 
     .await;
 }
 
-/// Rule 3: two concurrent suspensions of the two owners: exactly one wins.
+/// Rule 3: two admins at once suspending the two owners: exactly one wins.
 pub async fn concurrent_suspensions_of_the_last_two_owners_keep_one(store: Store) {
     race_to_remove_both_owners(store, |roster, principal, target| async move {
         let input = UpdateUserInput { status: Some("suspended".to_owned()), ..Default::default() };
