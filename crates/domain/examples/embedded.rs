@@ -465,6 +465,18 @@ impl ApiKeyWrites for MemoryTx {
         self.writes.extend(session.map(|s| Write::Session(Session { revoked_at: Some(at), ..s })));
         Ok(found)
     }
+    async fn revoke_user_sessions(&mut self, org: OrgId, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        let live: Vec<Session> = self.storage.read(|d| {
+            d.sessions
+                .values()
+                .filter(|s| s.org_id == org && s.user_id == user && s.revoked_at.is_none())
+                .cloned()
+                .collect()
+        });
+        let count = live.len() as u64;
+        self.writes.extend(live.into_iter().map(|s| Write::Session(Session { revoked_at: Some(at), ..s })));
+        Ok(count)
+    }
     async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let session = self.storage.read(|d| d.sessions.get(&id).cloned());
         self.writes.extend(session.map(|s| Write::Session(Session { last_used_at: Some(at), ..s })));

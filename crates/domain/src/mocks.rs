@@ -185,6 +185,7 @@ mock! {
             id: SessionId,
             at: DateTime<Utc>,
         ) -> Result<bool, StoreError>;
+        async fn revoke_user_sessions(&mut self, org: OrgId, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
         async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
         async fn record_login_failure(
             &mut self,

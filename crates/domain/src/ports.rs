@@ -436,6 +436,13 @@ pub trait ApiKeyWrites: Send {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Revokes every unrevoked session of `user` of `org` (its password changed, or it was
+    /// suspended or deleted), returning how many.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn revoke_user_sessions(&mut self, org: OrgId, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
+
     /// Records that a session authenticated a request at `at`.
     ///
     /// # Errors

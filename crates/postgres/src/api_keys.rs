@@ -180,6 +180,10 @@ impl ApiKeyWrites for PgTransaction {
         sessions::revoke(self.conn()?, org, user, id, at).await
     }
 
+    async fn revoke_user_sessions(&mut self, org: OrgId, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        sessions::revoke_all(self.conn()?, org, user, at).await
+    }
+
     async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
         sessions::touch(self.conn()?, id, at).await
     }

@@ -31,6 +31,9 @@ const INSERT: &str = "INSERT INTO sessions (id, org_id, user_id, digest, client_
 const REVOKE: &str = "UPDATE sessions SET revoked_at = $4 \
     WHERE org_id = $1 AND user_id = $2 AND id = $3 AND revoked_at IS NULL";
 
+const REVOKE_ALL: &str = "UPDATE sessions SET revoked_at = $3 \
+    WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL";
+
 /// Written at most once a minute per session (the use case decides); never moves back.
 const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1 \
     AND (last_used_at IS NULL OR last_used_at < $2)";
@@ -154,6 +157,22 @@ pub(crate) async fn revoke(
         .await
         .map_err(store_error)?;
     Ok(done.rows_affected() == 1)
+}
+
+pub(crate) async fn revoke_all(
+    conn: &mut PgConnection,
+    org: OrgId,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(REVOKE_ALL)
+        .bind(org.as_uuid())
+        .bind(user.as_uuid())
+        .bind(at)
+        .execute(conn)
+        .await
+        .map_err(store_error)?;
+    Ok(done.rows_affected())
 }
 
 pub(crate) async fn touch(conn: &mut PgConnection, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -174,6 +174,11 @@ impl ApiKeyWrites for SqliteTransaction {
         sessions::revoke(self.conn()?, org, user, id, at).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(org = %org, user = %user), err(level = "debug"))]
+    async fn revoke_user_sessions(&mut self, org: OrgId, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        sessions::revoke_all(self.conn()?, org, user, at).await
+    }
+
     #[tracing::instrument(level = "debug", skip_all, fields(session = %id), err(level = "debug"))]
     async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
         sessions::touch(self.conn()?, id, at).await

@@ -88,6 +88,24 @@ pub(crate) async fn revoke(
     Ok(done.rows_affected() > 0)
 }
 
+/// Revokes all of a user's unrevoked sessions.
+pub(crate) async fn revoke_all(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    user: UserId,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let done =
+        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE org_id = ? AND user_id = ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(org.to_string())
+            .bind(user.to_string())
+            .execute(conn)
+            .await
+            .map_err(store_error)?;
+    Ok(done.rows_affected())
+}
+
 /// Records a session's last use.
 pub(crate) async fn touch(conn: &mut SqliteConnection, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
     sqlx::query("UPDATE sessions SET last_used_at = ? WHERE id = ?")

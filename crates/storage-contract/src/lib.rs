@@ -275,6 +275,7 @@ macro_rules! contract_tests {
                 list_sessions_lists_live_sessions_of_one_user,
                 revoke_session_only_for_its_user,
                 touch_session_sets_last_used_at,
+                suspension_and_new_passwords_end_sessions_for_good,
             ],
             throttle: [
                 login_failures_count_up_per_key,

@@ -136,3 +136,56 @@ pub async fn touch_session_sets_last_used_at(store: Store) {
     assert_eq!(store.find_session(&session.digest).await.unwrap().unwrap().session.last_used_at, Some(when));
     assert_eq!(store.find_session(&bystander.digest).await.unwrap().unwrap().session.last_used_at, None);
 }
+
+/// Through the use cases: suspending a user, or changing their password, ends their
+/// sessions for good — re-activating the user does not bring an old session back — and
+/// `revoke_user_sessions` touches only that user's live sessions.
+pub async fn suspension_and_new_passwords_end_sessions_for_good(store: Store) {
+    use roster_domain::Error;
+    use roster_domain::service::LoginInput;
+    use roster_domain::user_input::{CreateUserInput, UpdateUserInput};
+
+    let (roster, platform) = crate::fixtures::roster_with_platform(&store).await;
+    let org = roster
+        .create_organization(
+            &platform,
+            roster_domain::organization_input::CreateOrganizationInput {
+                slug: Some("acme".into()),
+                name: Some("Acme".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create_organization");
+    let mut users = Vec::new();
+    for email in ["ada@example.com", "bob@example.com"] {
+        let input = CreateUserInput {
+            email: Some(email.into()),
+            name: Some(email.into()),
+            password: Some("correct horse battery staple".into()),
+            ..Default::default()
+        };
+        users.push(roster.create_user(&platform, org.id, input).await.expect("create_user").view.user.id);
+    }
+    let login = |email: &str, password: &str| LoginInput {
+        organization: Some("acme".into()),
+        email: Some(email.into()),
+        password: Some(password.into()),
+        ..Default::default()
+    };
+    let ada = roster.login(login("ada@example.com", "correct horse battery staple")).await.expect("ada logs in");
+    let bob = roster.login(login("bob@example.com", "correct horse battery staple")).await.expect("bob logs in");
+
+    let status = |s: &str| UpdateUserInput { status: Some(s.into()), ..Default::default() };
+    roster.update_user(&platform, org.id, users[0], status("suspended"), None).await.expect("suspend ada");
+    roster.update_user(&platform, org.id, users[0], status("active"), None).await.expect("re-activate ada");
+    let revived = roster.authenticate(ada.token.expose()).await;
+    assert!(matches!(revived, Err(Error::Unauthenticated)), "a suspended user's old session came back: {revived:?}");
+    roster.authenticate(bob.token.expose()).await.expect("bob's session is untouched");
+
+    let new_password = UpdateUserInput { password: Some("another long password".into()), ..Default::default() };
+    roster.update_user(&platform, org.id, users[1], new_password, None).await.expect("new password for bob");
+    let after = roster.authenticate(bob.token.expose()).await;
+    assert!(matches!(after, Err(Error::Unauthenticated)), "a session outlived a password change: {after:?}");
+    roster.login(login("bob@example.com", "another long password")).await.expect("bob logs in again");
+}

@@ -390,6 +390,11 @@ impl Roster {
             user.updated_at = self.clock.now();
             user.version += 1;
             tx.update_user(&user).await?;
+            // New credentials or a suspension end every session for good (not only until
+            // the user is active again); personal keys stop while the user is not active.
+            if new_hash.is_some() || (user.status == UserStatus::Suspended && changes.status.is_some()) {
+                tx.revoke_user_sessions(org_id, id, user.updated_at).await?;
+            }
             let summary = changed.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
             self.audit(tx.as_mut(), principal, org_id, "user.updated", ("user", id.to_string()), summary).await?;
             tx.commit().await?;
@@ -421,7 +426,9 @@ impl Roster {
         if is_active_owner(&user, owner) {
             Self::ensure_owner_remains(tx.as_mut(), org_id, owner, &[id]).await?;
         }
-        tx.delete_users(org_id, &[id], self.clock.now()).await?;
+        let now = self.clock.now();
+        tx.delete_users(org_id, &[id], now).await?;
+        tx.revoke_user_sessions(org_id, id, now).await?;
         let summary = details([("email", user.email.to_string())]);
         self.audit(tx.as_mut(), principal, org_id, "user.deleted", ("user", id.to_string()), summary).await?;
         tx.commit().await?;
@@ -453,6 +460,7 @@ impl Roster {
         }
         let deleted = tx.delete_users(org_id, &valid, self.clock.now()).await?;
         for id in &deleted {
+            tx.revoke_user_sessions(org_id, *id, self.clock.now()).await?;
             self.audit(tx.as_mut(), principal, org_id, "user.deleted", ("user", id.to_string()), details([])).await?;
         }
         tx.commit().await?;

@@ -92,6 +92,7 @@ fn a_sessions_event_names_its_user_as_actor() {
 fn the_event_is_written_in_the_changes_transaction_before_it_commits() {
     let tenant = Tenant::new("acme");
     let mut tx = MockTransaction::new();
+    tx.expect_revoke_user_sessions().returning(|_, _, _| Ok(0));
     let org = tenant.org.clone();
     tx.expect_organization_for_share().returning(move |_| Ok(Some(org.clone())));
     let roles = tenant.roles.clone();

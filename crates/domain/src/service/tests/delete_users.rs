@@ -138,6 +138,7 @@ fn a_batch_delete_of_exactly_100_ids_is_accepted() {
 fn a_batch_delete_in_an_unknown_organization_is_not_found() {
     let tenant = Tenant::new("acme");
     let mut tx = MockTransaction::new();
+    tx.expect_revoke_user_sessions().returning(|_, _, _| Ok(0));
     tx.expect_organization_for_update().times(1).returning(|_| Ok(None));
     tx.expect_delete_users().times(0);
     tx.expect_commit().times(0);

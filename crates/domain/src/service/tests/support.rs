@@ -117,6 +117,7 @@ pub(super) fn audit_into(tx: &mut MockTransaction, log: &AuditLog) {
 pub(super) fn audited_tx() -> (MockTransaction, AuditLog) {
     let log = AuditLog::default();
     let mut tx = MockTransaction::new();
+    tx.expect_revoke_user_sessions().returning(|_, _, _| Ok(0));
     audit_into(&mut tx, &log);
     (tx, log)
 }
@@ -394,6 +395,7 @@ impl Tenant {
     /// locks it, and records audit events into [`Tenant::audit`].
     pub fn tx(&self) -> MockTransaction {
         let mut tx = MockTransaction::new();
+        tx.expect_revoke_user_sessions().returning(|_, _, _| Ok(0));
         let roles = self.roles.clone();
         tx.expect_roles_of().returning(move |_| Ok(roles.clone()));
         let org = self.org.clone();

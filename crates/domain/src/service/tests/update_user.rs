@@ -219,6 +219,7 @@ fn a_user_deleted_between_the_read_and_the_lock_is_not_found() {
     let view = tenant.view(&user);
     storage.expect_get_user().times(1).returning(move |_, _| Ok(Some(view.clone())));
     let mut tx = MockTransaction::new();
+    tx.expect_revoke_user_sessions().returning(|_, _, _| Ok(0));
     tx.expect_user_for_update().times(1).returning(|_, _| Ok(None));
     tx.expect_update_user().times(0);
     tx.expect_commit().times(0);
