@@ -229,12 +229,15 @@ async fn suspending_a_user_stops_their_session_and_personal_key_at_once(app: Tes
     let login = app.login("acme", "ada@acme.test", PASSWORD).await;
     assert_eq!(login.status, StatusCode::UNAUTHORIZED, "a suspended user cannot log in: {login:?}");
 
-    // Credentials follow the user's current state: reactivated, they work again.
+    // Re-activated, the user's personal key works again; the suspension ended the session
+    // for good (a new login is needed).
     let active = app.call(Method::PATCH, &user_uri, Some(json!({"status": "active"}))).await;
     assert_eq!(active.status, StatusCode::OK, "{active:?}");
-    for token in [&session, &key] {
-        assert_eq!(app.call_as(token, Method::GET, &org_uri, None).await.status, StatusCode::OK);
-    }
+    assert_eq!(app.call_as(&key, Method::GET, &org_uri, None).await.status, StatusCode::OK);
+    let old = app.call_as(&session, Method::GET, &org_uri, None).await;
+    assert_eq!((old.status, old.code()), (StatusCode::UNAUTHORIZED, "unauthenticated"));
+    let fresh = app.session(&org, "ada@acme.test").await;
+    assert_eq!(app.call_as(&fresh, Method::GET, &org_uri, None).await.status, StatusCode::OK);
 }
 
 async fn personal_keys_are_listed_and_revoked_by_their_user(app: TestApp) {

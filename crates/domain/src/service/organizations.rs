@@ -159,13 +159,18 @@ impl Roster {
         check_version(expected_version, org.version)?;
         let mut changed: Vec<(&str, String)> = Vec::new();
         if let Some(role_id) = changes.default_role_id {
-            if !tx.roles_of(id).await?.iter().any(|r| r.id == role_id) {
+            let roles = tx.roles_of(id).await?;
+            let Some(role) = roles.iter().find(|r| r.id == role_id) else {
                 return Err(ValidationErrors::single(
                     "default_role_id",
                     "not_found",
                     "default_role_id must name a role of the organization",
                 )
                 .into());
+            };
+            // Every new user gets the default role: rule 5 as if the caller granted it.
+            if (role.is_owner() && !principal.is_owner()) || !role.grants().is_subset(principal.permissions()) {
+                return Err(Error::Forbidden);
             }
             org.default_role_id = role_id;
         }

@@ -452,3 +452,19 @@ fn users_make_personal_keys_for_themselves_within_their_own_permissions() {
     assert_eq!(key.owner, crate::api_key::ApiKeyOwner::User(tenant.id(), member.id));
     assert_eq!(key.scope, Some(perms(&["users.read"])));
 }
+
+#[test]
+fn an_admin_cannot_make_the_owner_role_every_new_users_default() {
+    let tenant = tenant();
+    let change = |principal: &crate::auth::Principal| {
+        let mut storage = tenant.storage();
+        begins(&mut storage, tenant.locking_tx());
+        let input = crate::organization_input::UpdateOrganizationInput {
+            default_role_id: Some(tenant.role("owner").to_string()),
+            ..Default::default()
+        };
+        run(roster(storage).update_organization(principal, tenant.id(), input, None))
+    };
+    let refused = change(&tenant.session_as(BuiltinRole::Admin));
+    assert!(matches!(refused, Err(Error::Forbidden)), "{refused:?}");
+}
