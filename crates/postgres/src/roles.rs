@@ -28,11 +28,15 @@ pub(crate) const COUNT_HOLDERS: &str = "SELECT count(*) AS count FROM user_roles
 
 /// Moves the non-deleted holders of `$2` to `$3`: their `$2` assignment goes, a `$3` one
 /// comes unless they had it, and the row's sorted `role_ids` copy, version and
-/// `updated_at` follow. The port gives no time, so `updated_at` is the transaction's.
+/// `updated_at` (the port's `at`) follow.
+/// The holders' user rows are locked first (`FOR UPDATE OF u`), and re-checked after any
+/// wait: a concurrent update that took the role away (or deleted the user) first leaves
+/// that user out, instead of the reassignment adding the new role to them anyway.
 const REASSIGN: &str = "WITH holders AS ( \
         SELECT ur.user_id FROM user_roles ur \
         JOIN users u ON u.id = ur.user_id AND u.org_id = ur.org_id AND u.status <> 'deleted' \
-        WHERE ur.org_id = $1 AND ur.role_id = $2), \
+            AND $2 = ANY(u.role_ids) \
+        WHERE ur.org_id = $1 AND ur.role_id = $2 FOR UPDATE OF u), \
     dropped AS ( \
         DELETE FROM user_roles ur USING holders h \
         WHERE ur.org_id = $1 AND ur.user_id = h.user_id AND ur.role_id = $2), \
