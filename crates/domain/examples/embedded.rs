@@ -444,7 +444,7 @@ impl ApiKeyWrites for MemoryTx {
         self.writes.extend(key.map(|k| Write::Key(ApiKey { revoked_at: Some(at), ..k })));
         Ok(found)
     }
-    async fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn touch_api_key(&mut self, _org: Option<OrgId>, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let key = self.storage.read(|d| d.keys.get(&id).cloned());
         self.writes.extend(key.map(|k| Write::Key(ApiKey { last_used_at: Some(at), ..k })));
         Ok(())
@@ -477,7 +477,7 @@ impl ApiKeyWrites for MemoryTx {
         self.writes.extend(live.into_iter().map(|s| Write::Session(Session { revoked_at: Some(at), ..s })));
         Ok(count)
     }
-    async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn touch_session(&mut self, _org: OrgId, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let session = self.storage.read(|d| d.sessions.get(&id).cloned());
         self.writes.extend(session.map(|s| Write::Session(Session { last_used_at: Some(at), ..s })));
         Ok(())

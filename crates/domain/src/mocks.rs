@@ -176,7 +176,7 @@ mock! {
             id: ApiKeyId,
             at: DateTime<Utc>,
         ) -> Result<bool, StoreError>;
-        async fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
+        async fn touch_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
         async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;
         async fn revoke_session(
             &mut self,
@@ -186,7 +186,7 @@ mock! {
             at: DateTime<Utc>,
         ) -> Result<bool, StoreError>;
         async fn revoke_user_sessions(&mut self, org: OrgId, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
-        async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
+        async fn touch_session(&mut self, org: OrgId, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
         async fn record_login_failure(
             &mut self,
             key: &str,

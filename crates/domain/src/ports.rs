@@ -412,11 +412,11 @@ pub trait ApiKeyWrites: Send {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
-    /// Records that a key authenticated a request at `at`.
+    /// Records that a key of `org` (`None`: a platform key) authenticated a request at `at`.
     ///
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
-    async fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn touch_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Stores a new session.
     ///
@@ -443,11 +443,11 @@ pub trait ApiKeyWrites: Send {
     /// [`StoreError::Other`] on storage failure.
     async fn revoke_user_sessions(&mut self, org: OrgId, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
 
-    /// Records that a session authenticated a request at `at`.
+    /// Records that a session of `org` authenticated a request at `at`.
     ///
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
-    async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn touch_session(&mut self, org: OrgId, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError>;
 
     /// Records a failed login for `key` at `now` and returns the failures within the
     /// window, this one included. Older failures (the last one before `now - window`)

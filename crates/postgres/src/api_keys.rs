@@ -33,7 +33,7 @@ const INSERT: &str = "INSERT INTO api_keys (id, org_id, user_id, name, prefix, d
     created_at, expires_at, revoked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// Written at most once a minute per key (the use case decides); never moves back.
-const TOUCH: &str = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 \
+const TOUCH: &str = "UPDATE api_keys SET last_used_at = $2 WHERE id = $1 AND org_id IS NOT DISTINCT FROM $3 \
     AND (last_used_at IS NULL OR last_used_at < $2)";
 
 /// A key with its organization's state, from [`FIND`].
@@ -161,8 +161,9 @@ impl ApiKeyWrites for PgTransaction {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query(TOUCH).bind(id.as_uuid()).bind(at).execute(self.conn()?).await.map_err(store_error)?;
+    async fn touch_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let org = org.map(|o| *o.as_uuid());
+        sqlx::query(TOUCH).bind(id.as_uuid()).bind(at).bind(org).execute(self.conn()?).await.map_err(store_error)?;
         Ok(())
     }
 
@@ -184,8 +185,8 @@ impl ApiKeyWrites for PgTransaction {
         sessions::revoke_all(self.conn()?, org, user, at).await
     }
 
-    async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sessions::touch(self.conn()?, id, at).await
+    async fn touch_session(&mut self, org: OrgId, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sessions::touch(self.conn()?, org, id, at).await
     }
 
     async fn record_login_failure(

@@ -35,7 +35,7 @@ const REVOKE_ALL: &str = "UPDATE sessions SET revoked_at = $3 \
     WHERE org_id = $1 AND user_id = $2 AND revoked_at IS NULL";
 
 /// Written at most once a minute per session (the use case decides); never moves back.
-const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1 \
+const TOUCH: &str = "UPDATE sessions SET last_used_at = $2 WHERE id = $1 AND org_id = $3 \
     AND (last_used_at IS NULL OR last_used_at < $2)";
 
 const THROTTLES: &str =
@@ -175,8 +175,13 @@ pub(crate) async fn revoke_all(
     Ok(done.rows_affected())
 }
 
-pub(crate) async fn touch(conn: &mut PgConnection, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
-    sqlx::query(TOUCH).bind(id.as_uuid()).bind(at).execute(conn).await.map_err(store_error)?;
+pub(crate) async fn touch(
+    conn: &mut PgConnection,
+    org: OrgId,
+    id: SessionId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(TOUCH).bind(id.as_uuid()).bind(at).bind(org.as_uuid()).execute(conn).await.map_err(store_error)?;
     Ok(())
 }
 

@@ -148,10 +148,11 @@ impl ApiKeyWrites for SqliteTransaction {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(key = %id), err(level = "debug"))]
-    async fn touch_api_key(&mut self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+    async fn touch_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND org_id IS ?")
             .bind(at)
             .bind(id.to_string())
+            .bind(org.map(|o| o.to_string()))
             .execute(self.conn()?)
             .await
             .map_err(store_error)?;
@@ -180,8 +181,8 @@ impl ApiKeyWrites for SqliteTransaction {
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(session = %id), err(level = "debug"))]
-    async fn touch_session(&mut self, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sessions::touch(self.conn()?, id, at).await
+    async fn touch_session(&mut self, org: OrgId, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sessions::touch(self.conn()?, org, id, at).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, err(level = "debug"))]

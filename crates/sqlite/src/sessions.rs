@@ -107,10 +107,16 @@ pub(crate) async fn revoke_all(
 }
 
 /// Records a session's last use.
-pub(crate) async fn touch(conn: &mut SqliteConnection, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
-    sqlx::query("UPDATE sessions SET last_used_at = ? WHERE id = ?")
+pub(crate) async fn touch(
+    conn: &mut SqliteConnection,
+    org: OrgId,
+    id: SessionId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE sessions SET last_used_at = ? WHERE id = ? AND org_id = ?")
         .bind(at)
         .bind(id.to_string())
+        .bind(org.to_string())
         .execute(conn)
         .await
         .map_err(store_error)?;

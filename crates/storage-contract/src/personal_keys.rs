@@ -103,7 +103,8 @@ pub async fn revoke_api_key_respects_the_owner_filter(store: Store) {
     assert!(store.find_api_key(&service.digest).await.unwrap().unwrap().key.revoked_at.is_some());
 }
 
-/// `touch_api_key` records the last use of that key only, for platform keys too.
+/// `touch_api_key` records the last use of that key only, for platform keys too, and
+/// only with the key's own organization (none for platform keys).
 pub async fn touch_api_key_sets_last_used_at(store: Store) {
     let acme = create_org(&store, "acme").await;
     let ada = new_user(&acme, "ada@example.com", "ada", "Ada");
@@ -116,12 +117,14 @@ pub async fn touch_api_key_sets_last_used_at(store: Store) {
     let first = at("2025-05-05T05:05:05.123456Z");
     let second = at("2025-05-05T05:06:05.000001Z");
     let mut tx = store.begin().await.unwrap();
-    tx.touch_api_key(personal.id, first).await.unwrap();
-    tx.touch_api_key(platform.id, first).await.unwrap();
-    tx.touch_api_key(key_id(), first).await.unwrap();
+    tx.touch_api_key(Some(acme.id()), personal.id, first).await.unwrap();
+    tx.touch_api_key(None, platform.id, first).await.unwrap();
+    tx.touch_api_key(Some(acme.id()), key_id(), first).await.unwrap();
+    tx.touch_api_key(None, bystander.id, first).await.unwrap();
+    tx.touch_api_key(Some(crate::fixtures::org_id()), bystander.id, first).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    tx.touch_api_key(personal.id, second).await.unwrap();
+    tx.touch_api_key(Some(acme.id()), personal.id, second).await.unwrap();
     tx.commit().await.unwrap();
 
     let last_used = |key: &ApiKey| {

@@ -120,7 +120,8 @@ pub async fn revoke_session_only_for_its_user(store: Store) {
     assert_eq!(store.find_session(&bystander.digest).await.unwrap().unwrap().session.revoked_at, None);
 }
 
-/// `touch_session` records the last use of that session only.
+/// `touch_session` records the last use of that session only, and only with its own
+/// organization.
 pub async fn touch_session_sets_last_used_at(store: Store) {
     let acme = create_org(&store, "acme").await;
     let ada = new_user(&acme, "ada@example.com", "ada", "Ada");
@@ -131,7 +132,8 @@ pub async fn touch_session_sets_last_used_at(store: Store) {
 
     let when = at("2025-05-05T05:05:05.000001Z");
     let mut tx = store.begin().await.unwrap();
-    tx.touch_session(session.id, when).await.unwrap();
+    tx.touch_session(acme.id(), session.id, when).await.unwrap();
+    tx.touch_session(org_id(), bystander.id, when).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(store.find_session(&session.digest).await.unwrap().unwrap().session.last_used_at, Some(when));
     assert_eq!(store.find_session(&bystander.digest).await.unwrap().unwrap().session.last_used_at, None);

@@ -126,8 +126,11 @@ impl Roster {
     async fn touch(&self, identity: &Identity, now: DateTime<Utc>) -> Result<(), crate::error::StoreError> {
         let mut tx = self.storage.begin().await?;
         match identity.kind {
-            PrincipalKind::Session => tx.touch_session(SessionId::from_uuid(identity.credential_id), now).await?,
-            _ => tx.touch_api_key(ApiKeyId::from_uuid(identity.credential_id), now).await?,
+            PrincipalKind::Session => {
+                let Some(org) = identity.org_id else { return Ok(()) };
+                tx.touch_session(org, SessionId::from_uuid(identity.credential_id), now).await?;
+            }
+            _ => tx.touch_api_key(identity.org_id, ApiKeyId::from_uuid(identity.credential_id), now).await?,
         }
         tx.commit().await
     }

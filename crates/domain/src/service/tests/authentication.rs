@@ -140,7 +140,7 @@ fn a_key_unused_for_a_minute_records_its_use_once_and_not_again_within_the_minut
         Ok(Some(lookup(&key, Some(OrgStatus::Active))))
     });
     let mut tx = MockTransaction::new();
-    tx.expect_touch_api_key().withf(|_, at| *at == now()).times(1).returning(move |_, at| {
+    tx.expect_touch_api_key().withf(|_, _, at| *at == now()).times(1).returning(move |_, _, at| {
         *last_used.lock().unwrap() = Some(at);
         Ok(())
     });
