@@ -225,8 +225,9 @@ impl Roster {
                     .map_err(|e| ValidationErrors::single("reassign_to", "invalid_id", e.to_string()))?,
             ),
         };
-        // Read before the organization is locked: it may use another connection.
-        let granting = self.granting(principal).await?;
+        // Needed only to reassign holders; read before the organization is locked, as it
+        // may use another connection.
+        let granting = if reassign_to.is_some() { self.granting(principal).await? } else { principal.clone() };
         let mut tx = self.storage.begin().await?;
         let organization = tx.organization_for_update(org).await?.ok_or(Error::NotFound(Resource::Organization))?;
         let role = tx.role_for_update(org, id).await?.ok_or(Error::NotFound(Resource::Role))?;

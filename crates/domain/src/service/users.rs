@@ -9,6 +9,7 @@ use crate::error::{Error, Resource, StoreError, Unique};
 use crate::ids::{OrgId, RoleId, UserId};
 use crate::organization::OrgSummary;
 use crate::page::{Cursor, Page};
+use crate::permission::PermissionSet;
 use crate::ports::Transaction;
 use crate::role::Role;
 use crate::user::{User, UserCursor, UserQuery, UserStatus, UserView};
@@ -75,11 +76,8 @@ fn is_active_owner(user: &User, owner: Option<RoleId>) -> bool {
 }
 
 /// What holding these roles grants.
-fn grants_of(roles: &[Role], ids: &[RoleId]) -> crate::permission::PermissionSet {
-    roles
-        .iter()
-        .filter(|r| ids.contains(&r.id))
-        .fold(crate::permission::PermissionSet::default(), |acc, r| acc.union(&r.grants()))
+fn grants_of(roles: &[Role], ids: &[RoleId]) -> PermissionSet {
+    roles.iter().filter(|r| ids.contains(&r.id)).fold(PermissionSet::default(), |acc, r| acc.union(&r.grants()))
 }
 
 /// Rule 5: roles are handed out only by callers holding all they grant, and the owner
@@ -301,7 +299,13 @@ impl Roster {
     ) -> Result<UserView, Error> {
         self.authorize(principal, org_id, "users.write").await?;
         let changes = input.validate()?;
-        let principal = &self.granting(principal).await?;
+        // Only changes that hand something out (roles, credentials, re-activation) need
+        // the caller's access read afresh; a profile edit does not.
+        let hands_out = changes.roles != RoleChoice::Unspecified
+            || changes.password.is_some()
+            || changes.email.is_some()
+            || changes.status.is_some();
+        let principal = &if hands_out { self.granting(principal).await? } else { principal.clone() };
         let current = self.storage.get_user(org_id, id).await?.ok_or(Error::NotFound(Resource::User))?;
         // Check and hash a new password before locking anything.
         let new_hash = match &changes.password {
@@ -323,9 +327,9 @@ impl Roster {
             let grants = self.storage.list_grants(org_id, id).await?;
             let active: Vec<String> =
                 grants.iter().filter(|g| g.is_active_at(now)).map(|g| g.permission.to_string()).collect();
-            crate::permission::PermissionSet::from_stored(&active)
+            PermissionSet::from_stored(&active)
         } else {
-            crate::permission::PermissionSet::default()
+            PermissionSet::default()
         };
         // Rule 3 needs the organization's row lock, taken before the user's, when the
         // change would leave the user no longer an active owner. Most updates do not, so
