@@ -124,8 +124,8 @@ pub(crate) async fn revoke_api_key(
 /// Create a personal key for a user: it acts as that user, within its `scope`. The
 /// secret is in this response only.
 ///
-/// The user themself may, or a caller with `api_keys.write`; the key never does more
-/// than the user may, nor more than its maker may.
+/// The user themself (logged in with a session) may, or a caller with `api_keys.write`;
+/// the key never does more than the user may, nor more than its maker may.
 #[utoipa::path(
     post,
     path = "/v1/organizations/{org_id}/users/{user_id}/api-keys",
@@ -158,7 +158,7 @@ pub(crate) async fn create_personal_api_key(
 }
 
 /// List a user's personal keys, revoked ones included; never their secrets. The user
-/// themself may, or a caller with `api_keys.read`.
+/// themself (logged in with a session) may, or a caller with `api_keys.read`.
 #[utoipa::path(
     get,
     path = "/v1/organizations/{org_id}/users/{user_id}/api-keys",
@@ -187,8 +187,8 @@ pub(crate) async fn list_personal_api_keys(
     Ok(Json(page.into()))
 }
 
-/// Revoke a personal key: it stops working at once. The user themself may, or a caller
-/// with `api_keys.write`.
+/// Revoke a personal key: it stops working at once. The user themself (logged in with a
+/// session) may, or a caller with `api_keys.write`.
 #[utoipa::path(
     delete,
     path = "/v1/organizations/{org_id}/users/{user_id}/api-keys/{key_id}",

@@ -12,8 +12,8 @@ use crate::error::ApiError;
 use crate::extract::{Authenticated, Json, Path, Query};
 use crate::openapi::{BadRequest, Forbidden, InternalError, NotFound, Unauthorized, UnprocessableEntity};
 
-/// List a user's live sessions. The user themself may, or a caller with
-/// `sessions.read`.
+/// List a user's live sessions. The user themself (logged in with a session) may, or a
+/// caller with `sessions.read`.
 #[utoipa::path(
     get,
     path = "/v1/organizations/{org_id}/users/{user_id}/sessions",
@@ -43,7 +43,7 @@ pub(crate) async fn list_sessions(
 }
 
 /// Revoke one of a user's sessions: its token stops working at once. The user themself
-/// may, or a caller with `sessions.write`.
+/// (logged in with a session) may, or a caller with `sessions.write`.
 #[utoipa::path(
     delete,
     path = "/v1/organizations/{org_id}/users/{user_id}/sessions/{session_id}",
