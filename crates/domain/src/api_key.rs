@@ -99,7 +99,7 @@ impl NewSecret {
         Self::with_prefix(SESSION_PREFIX)
     }
 
-    fn with_prefix(prefix: &str) -> Self {
+    pub(crate) fn with_prefix(prefix: &str) -> Self {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
         Self(SecretString::from(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))))

@@ -17,6 +17,8 @@ pub enum Resource {
     Session,
     /// A direct permission grant.
     Grant,
+    /// An invitation.
+    Invitation,
 }
 
 impl Resource {
@@ -29,6 +31,7 @@ impl Resource {
             Self::ApiKey => "api key",
             Self::Session => "session",
             Self::Grant => "permission grant",
+            Self::Invitation => "invitation",
         }
     }
 }
@@ -81,6 +84,24 @@ pub enum Error {
     /// The user already has a direct grant of this permission.
     #[error("the user already has a grant of this permission")]
     GrantExists,
+    /// No invitation has this token: it is malformed, unknown, or was replaced by a resend.
+    #[error("this invitation link is not valid; it may have been replaced by a newer invitation")]
+    InvitationInvalid,
+    /// The invitation's token expired; an administrator can resend it.
+    #[error("this invitation has expired; ask for a new one")]
+    InvitationExpired,
+    /// The invitation was revoked (or its user removed).
+    #[error("this invitation was revoked")]
+    InvitationRevoked,
+    /// The invitation was already accepted; tokens are single-use.
+    #[error("this invitation was already accepted; sign in instead")]
+    InvitationAccepted,
+    /// Only a pending (or expired) invitation can be resent or revoked.
+    #[error("the invitation is {status}; only pending or expired invitations can be resent or revoked")]
+    InvitationSettled {
+        /// Its status: `accepted` or `revoked`.
+        status: &'static str,
+    },
     /// Too many failed attempts; try again after the given number of seconds.
     #[error("too many failed attempts; retry in {retry_after_secs} seconds")]
     RateLimited {
@@ -114,6 +135,11 @@ impl Error {
             Self::ImmutableRole => "immutable_role",
             Self::RoleKeyTaken => "role_key_taken",
             Self::GrantExists => "grant_exists",
+            Self::InvitationInvalid => "invitation_invalid",
+            Self::InvitationExpired => "invitation_expired",
+            Self::InvitationRevoked => "invitation_revoked",
+            Self::InvitationAccepted => "invitation_already_accepted",
+            Self::InvitationSettled { .. } => "invitation_not_pending",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",

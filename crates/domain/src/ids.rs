@@ -74,6 +74,14 @@ id_type!(
     /// Identifies an audit event.
     AuditEventId
 );
+id_type!(
+    /// Identifies an invitation.
+    InvitationId
+);
+id_type!(
+    /// Identifies an outbox message (an email waiting for, or past, delivery).
+    MessageId
+);
 
 /// A string that is not a UUID was given where an id was expected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -44,10 +44,12 @@ pub mod error;
 pub mod grant;
 pub mod hashing;
 pub mod ids;
+pub mod invitation;
 #[cfg(any(test, feature = "mocks"))]
 pub mod mocks;
 pub mod organization;
 pub mod organization_input;
+pub mod outbox;
 pub mod page;
 pub mod permission;
 pub mod ports;

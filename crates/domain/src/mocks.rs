@@ -35,10 +35,12 @@ use crate::clock::Clock;
 use crate::error::StoreError;
 use crate::grant::Grant;
 use crate::hashing::{HashingError, PasswordHash};
-use crate::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
+use crate::ids::{ApiKeyId, GrantId, InvitationId, OrgId, RoleId, SessionId, UserId};
+use crate::invitation::{Invitation, InvitationQuery};
+use crate::outbox::OutboxMessage;
 use crate::organization::Organization;
 use crate::ports::{
-    ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, KeyLookup, KeyOwnerFilter, OrganizationReads,
+    ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, InvitationReads, InvitationWrites, KeyLookup, KeyOwnerFilter, OrganizationReads,
     OrganizationWrites, SessionLookup, Transaction, UserAccess, UserReads, UserWrites,
 };
 use crate::role::Role;
@@ -106,6 +108,13 @@ mock! {
     #[async_trait]
     impl AuditReads for Storage {
         async fn list_audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+    }
+
+    #[async_trait]
+    impl InvitationReads for Storage {
+        async fn get_invitation(&self, org: OrgId, id: InvitationId) -> Result<Option<Invitation>, StoreError>;
+        async fn list_invitations(&self, org: OrgId, query: &InvitationQuery) -> Result<Vec<Invitation>, StoreError>;
+        async fn find_invitation(&self, digest: &SecretDigest) -> Result<Option<Invitation>, StoreError>;
     }
 
     #[async_trait]
@@ -200,6 +209,14 @@ mock! {
     #[async_trait]
     impl AuditWrites for Transaction {
         async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
+    }
+
+    #[async_trait]
+    impl InvitationWrites for Transaction {
+        async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<(), StoreError>;
+        async fn invitation_for_update(&mut self, org: OrgId, id: InvitationId) -> Result<Option<Invitation>, StoreError>;
+        async fn update_invitation(&mut self, invitation: &Invitation) -> Result<(), StoreError>;
+        async fn insert_outbox_message(&mut self, message: &OutboxMessage) -> Result<(), StoreError>;
     }
 
     #[async_trait]

@@ -61,6 +61,9 @@ pub struct Organization {
     pub default_role_id: RoleId,
     /// How long invitations stay valid.
     pub invitation_ttl: Duration,
+    /// Where new users sign in: linked from invitation and generated-credential emails
+    /// when a request names no `login_url`.
+    pub default_login_url: Option<HttpUrl>,
     /// Active or deleted.
     pub status: OrgStatus,
     /// Who created it (an actor label such as `api_key:<id>`).

@@ -39,6 +39,8 @@ pub struct CreateOrganizationInput {
     pub default_role: Option<String>,
     /// How long invitations stay valid, in seconds (7 days when absent).
     pub invitation_ttl_seconds: Option<i64>,
+    /// Where new users sign in, when a request names no `login_url`.
+    pub default_login_url: Option<String>,
 }
 
 /// A validated [`CreateOrganizationInput`].
@@ -66,6 +68,8 @@ pub struct CreateOrganization {
     pub default_role: RoleKey,
     /// The invitation lifetime.
     pub invitation_ttl: Duration,
+    /// The default login URL.
+    pub default_login_url: Option<HttpUrl>,
 }
 
 pub(crate) fn seat_limit(raw: i64) -> Result<u32, RangeError> {
@@ -117,6 +121,7 @@ impl CreateOrganizationInput {
         let seat_limit = v.check_opt("seat_limit", self.seat_limit, seat_limit);
         let default_role = v.check("default_role", RoleKey::parse(self.default_role.as_deref().unwrap_or("member")));
         let ttl = v.check_opt("invitation_ttl_seconds", self.invitation_ttl_seconds, invitation_ttl);
+        let default_login_url = v.check_opt("default_login_url", self.default_login_url, HttpUrl::parse);
         v.build(|| {
             Some(CreateOrganization {
                 slug: slug?,
@@ -130,6 +135,7 @@ impl CreateOrganizationInput {
                 seat_limit: seat_limit?,
                 default_role: default_role?,
                 invitation_ttl: ttl?.unwrap_or_else(crate::organization::Organization::default_invitation_ttl),
+                default_login_url: default_login_url?,
             })
         })
     }
@@ -159,6 +165,8 @@ pub struct UpdateOrganizationInput {
     pub default_role_id: Option<String>,
     /// New invitation lifetime in seconds.
     pub invitation_ttl_seconds: Option<i64>,
+    /// New or cleared default login URL.
+    pub default_login_url: Option<Option<String>>,
 }
 
 /// A validated [`UpdateOrganizationInput`].
@@ -184,6 +192,8 @@ pub struct OrganizationChanges {
     pub default_role_id: Option<RoleId>,
     /// New invitation lifetime.
     pub invitation_ttl: Option<Duration>,
+    /// New or cleared default login URL.
+    pub default_login_url: Option<Option<HttpUrl>>,
 }
 
 impl UpdateOrganizationInput {
@@ -206,6 +216,7 @@ impl UpdateOrganizationInput {
             invitation_ttl: v
                 .check_opt("invitation_ttl_seconds", self.invitation_ttl_seconds, invitation_ttl)
                 .flatten(),
+            default_login_url: nullable(&mut v, "default_login_url", self.default_login_url, HttpUrl::parse),
         };
         v.finish().map(|()| changes)
     }

@@ -81,6 +81,8 @@ pub const CATALOG: &[&str] = &[
     "roles.write",
     "permissions.read",
     "permissions.write",
+    "invitations.read",
+    "invitations.write",
     "api_keys.read",
     "api_keys.write",
     "sessions.read",

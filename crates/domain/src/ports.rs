@@ -14,8 +14,10 @@ use crate::api_key::{ApiKey, SecretDigest};
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::error::StoreError;
 use crate::grant::Grant;
-use crate::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
+use crate::ids::{ApiKeyId, GrantId, InvitationId, MessageId, OrgId, RoleId, SessionId, UserId};
+use crate::invitation::{Invitation, InvitationQuery};
 use crate::organization::{OrgStatus, Organization};
+use crate::outbox::OutboxMessage;
 use crate::role::Role;
 use crate::session::{Session, ThrottleState};
 use crate::user::{User, UserQuery, UserStatus, UserView};
@@ -212,9 +214,33 @@ pub trait AuditReads: Send + Sync {
     async fn list_audit_events(&self, org: OrgId, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
 }
 
+/// Invitation reads. Each carries its user's email and roles, read in the same query.
+#[async_trait]
+pub trait InvitationReads: Send + Sync {
+    /// The invitation of `org`, whatever its status.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn get_invitation(&self, org: OrgId, id: InvitationId) -> Result<Option<Invitation>, StoreError>;
+
+    /// Up to `query.limit` invitations of `org` with ids greater than `query.after`, by
+    /// id, with the status `query.status` as of `query.now` (expired = pending with
+    /// `expires_at <= now`; pending = pending with `expires_at > now`).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn list_invitations(&self, org: OrgId, query: &InvitationQuery) -> Result<Vec<Invitation>, StoreError>;
+
+    /// The invitation whose current token has this digest, in any organization.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn find_invitation(&self, digest: &SecretDigest) -> Result<Option<Invitation>, StoreError>;
+}
+
 /// The storage entry point: reads, health and transactions.
 #[async_trait]
-pub trait Storage: OrganizationReads + UserReads + ApiKeyReads + AuditReads {
+pub trait Storage: OrganizationReads + UserReads + ApiKeyReads + AuditReads + InvitationReads {
     /// Starts a read-write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so read-then-write never deadlocks.
     ///
@@ -347,7 +373,8 @@ pub trait UserWrites: Send {
     /// MUST return [`StoreError::Duplicate`] as [`Self::insert_user`] does.
     async fn update_user(&mut self, user: &User) -> Result<(), StoreError>;
 
-    /// Soft-deletes those of `ids` that are non-deleted users of `org`, returning them.
+    /// Soft-deletes those of `ids` that are non-deleted users of `org`, returning them,
+    /// and revokes their pending invitations (at `at`, bumping their versions).
     ///
     /// # Errors
     /// [`StoreError::Other`] on storage failure.
@@ -485,9 +512,99 @@ pub trait AuditWrites: Send {
     async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError>;
 }
 
+/// Invitation writes inside a transaction. Lock order: the user before its invitation.
+#[async_trait]
+pub trait InvitationWrites: Send {
+    /// Stores a new invitation (its `email` and `role_ids` are the user's and not stored).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<(), StoreError>;
+
+    /// The invitation, locked until the transaction ends.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn invitation_for_update(&mut self, org: OrgId, id: InvitationId) -> Result<Option<Invitation>, StoreError>;
+
+    /// Overwrites an invitation read with [`Self::invitation_for_update`]: status, digest,
+    /// expiry, login URL, timestamps and version.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn update_invitation(&mut self, invitation: &Invitation) -> Result<(), StoreError>;
+
+    /// Queues an email, delivered after the transaction commits (never if it rolls back).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn insert_outbox_message(&mut self, message: &OutboxMessage) -> Result<(), StoreError>;
+}
+
+/// The outbox as its delivery worker sees it. Several workers (app instances) may run at
+/// once: a claim is exclusive until its lease ends, and marking a message checks that the
+/// claim is still the caller's (`attempts` is the fencing token), so a message is never
+/// delivered twice by two live workers.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Claims up to `limit` pending messages due at `now` whose previous claim (if any)
+    /// lapsed: each gets `attempts + 1` and is leased until `now + lease`. Concurrent
+    /// callers get disjoint messages (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn claim_due_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// Marks a claimed message sent (if `attempts` still matches), recording how; with
+    /// `erase_mail`, forgets what it said (links and passwords). `false` when the claim
+    /// was lost.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn mark_sent(
+        &self,
+        id: MessageId,
+        attempts: u32,
+        at: DateTime<Utc>,
+        via: &str,
+        erase_mail: bool,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a failed attempt of a claimed message (if `attempts` still matches): pending
+    /// again from `retry_at`, or failed for good when `retry_at` is `None`. `false` when
+    /// the claim was lost.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn mark_failed(
+        &self,
+        id: MessageId,
+        attempts: u32,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` messages with ids greater than `after`, by id.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn list_messages(&self, after: Option<MessageId>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError>;
+
+    /// One message.
+    ///
+    /// # Errors
+    /// [`StoreError::Other`] on storage failure.
+    async fn get_message(&self, id: MessageId) -> Result<Option<OutboxMessage>, StoreError>;
+}
+
 /// One unit of work. Dropping it without [`Transaction::commit`] rolls everything back.
 #[async_trait]
-pub trait Transaction: OrganizationWrites + UserWrites + ApiKeyWrites + AuditWrites {
+pub trait Transaction: OrganizationWrites + UserWrites + ApiKeyWrites + AuditWrites + InvitationWrites {
     /// Makes every write of the transaction durable at once. The transaction MUST NOT be
     /// used afterwards.
     ///

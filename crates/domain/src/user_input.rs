@@ -8,7 +8,7 @@ use crate::role::RoleKey;
 use crate::user::{UserFilter, UserSort, UserStatus, derive_display_name};
 use crate::validation::{FieldProblem, ValidationErrors, Validator};
 use crate::values::{
-    DisplayName, Email, Locale, Location, Metadata, NamePart, Password, PasswordPolicy, Tag, Tags, Username,
+    DisplayName, Email, HttpUrl, Locale, Location, Metadata, NamePart, Password, PasswordPolicy, Tag, Tags, Username,
 };
 
 /// The most ids one batch delete may name.
@@ -43,6 +43,9 @@ pub struct CreateUserInput {
     pub role_ids: Option<Vec<String>>,
     /// Legacy: a single role key. Not together with `role_ids`.
     pub role: Option<String>,
+    /// Where the new user signs in: linked from the invitation or credentials email
+    /// (the organization's default login URL when absent).
+    pub login_url: Option<String>,
 }
 
 /// How a new user's password is set.
@@ -93,6 +96,8 @@ pub struct CreateUser {
     pub metadata: Metadata,
     /// Roles.
     pub roles: RoleChoice,
+    /// Where the user signs in.
+    pub login_url: Option<HttpUrl>,
 }
 
 fn role_choice(v: &mut Validator, role_ids: Option<Vec<String>>, role: Option<String>) -> Option<RoleChoice> {
@@ -164,6 +169,7 @@ impl CreateUserInput {
         let tags = v.check("tags", Tags::parse(self.tags.unwrap_or_default()));
         let metadata = v.check("metadata", Metadata::parse(self.metadata.unwrap_or_default()));
         let roles = role_choice(&mut v, self.role_ids, self.role);
+        let login_url = v.check_opt("login_url", self.login_url, HttpUrl::parse);
         v.build(|| {
             Some(CreateUser {
                 email: email?,
@@ -177,6 +183,7 @@ impl CreateUserInput {
                 tags: tags?,
                 metadata: metadata?,
                 roles: roles?,
+                login_url: login_url?,
             })
         })
     }

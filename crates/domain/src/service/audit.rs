@@ -55,14 +55,28 @@ impl Roster {
         target: (&str, String),
         details: BTreeMap<String, String>,
     ) -> Result<(), Error> {
+        let actor = (principal.actor(), principal.request_id());
+        self.audit_as(tx, actor, org, action, target, details).await
+    }
+
+    /// Records an event whose actor is not a principal (an invitee accepting).
+    pub(super) async fn audit_as(
+        &self,
+        tx: &mut dyn Transaction,
+        (actor, request_id): (String, Option<&str>),
+        org: OrgId,
+        action: &str,
+        target: (&str, String),
+        details: BTreeMap<String, String>,
+    ) -> Result<(), Error> {
         let event = AuditEvent {
             id: AuditEventId::from_uuid(self.new_id()),
             org_id: org,
-            actor: principal.actor(),
+            actor,
             action: action.to_owned(),
             target_type: target.0.to_owned(),
             target_id: target.1,
-            request_id: principal.request_id().map(str::to_owned),
+            request_id: request_id.map(str::to_owned),
             occurred_at: self.clock.now(),
             details,
         };

@@ -7,6 +7,7 @@ mod api_keys;
 mod audit;
 mod auth;
 mod grants;
+mod invitations;
 mod organizations;
 mod roles;
 mod sessions;
@@ -21,6 +22,7 @@ pub use access::{CheckOutcome, Me};
 pub use api_keys::CreateApiKeyInput;
 pub use audit::ListAuditInput;
 pub use grants::GrantInput;
+pub use invitations::{AcceptInvitationInput, AcceptedInvitation, InvitationPreview, ListInvitationsInput};
 pub use roles::{CreateRoleInput, UpdateRoleInput};
 pub use sessions::{LoginInput, LoginOutcome};
 pub use users::{BatchOutcome, CreatedUser};
@@ -82,7 +84,16 @@ pub struct Roster {
     settings: Settings,
     keys: auth::KeyCache,
     dummy_hash: std::sync::OnceLock<crate::hashing::PasswordHash>,
+    public_url: String,
+    mail_signal: Option<MailSignal>,
 }
+
+/// Called after a transaction that queued email commits, to wake the delivery worker.
+pub type MailSignal = Arc<dyn Fn() + Send + Sync>;
+
+/// Where the service is reached when nothing else is configured; links in emails start
+/// with it.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 
 impl fmt::Debug for Roster {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,7 +112,24 @@ impl Roster {
             settings,
             keys: auth::KeyCache::default(),
             dummy_hash: std::sync::OnceLock::new(),
+            public_url: DEFAULT_PUBLIC_URL.to_owned(),
+            mail_signal: None,
         }
+    }
+
+    /// Sets the public base URL that links in emails start with (`https://id.example.com`);
+    /// an invitation links to `{public_url}/invite/{token}`.
+    #[must_use]
+    pub fn with_public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = url.into();
+        self
+    }
+
+    /// Sets what to call after a transaction that queued email commits.
+    #[must_use]
+    pub fn with_mail_signal(mut self, signal: MailSignal) -> Self {
+        self.mail_signal = Some(signal);
+        self
     }
 
     /// Replaces the clock (tests use a fixed or steppable one).

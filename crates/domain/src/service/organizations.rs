@@ -66,6 +66,7 @@ impl Roster {
             seat_limit: cmd.seat_limit,
             default_role_id,
             invitation_ttl: cmd.invitation_ttl,
+            default_login_url: cmd.default_login_url,
             status: OrgStatus::Active,
             created_by: principal.actor(),
             modified_by: principal.actor(),
@@ -205,6 +206,10 @@ impl Roster {
         if let Some(ttl) = changes.invitation_ttl {
             changed.push(("invitation_ttl_seconds", ttl.num_seconds().to_string()));
             org.invitation_ttl = ttl;
+        }
+        if let Some(url) = changes.default_login_url {
+            changed.push(("default_login_url", url.as_ref().map(ToString::to_string).unwrap_or_default()));
+            org.default_login_url = url;
         }
         if let Some(partner) = changes.partner {
             changed.push(("partner", partner.to_string()));

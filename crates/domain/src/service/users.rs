@@ -124,6 +124,21 @@ impl Roster {
         let cmd = input.validate(self.settings.password_policy)?;
         let principal = &self.granting(principal).await?;
         let org = self.storage.get_organization(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?;
+        // Generated credentials are emailed with where to sign in: without a link there is
+        // nothing to send, so nothing is created.
+        let login_url = cmd.login_url.clone().or_else(|| org.default_login_url.clone());
+        if matches!(cmd.credential, Credential::Generate) && login_url.is_none() {
+            return Err(ValidationErrors::single(
+                "login_url",
+                "required",
+                "generate_password needs a login_url (or the organization's default_login_url) to email the credentials",
+            )
+            .into());
+        }
+        let inviter = match cmd.credential {
+            Credential::Invite => Some(self.inviter_name(principal, &org).await?),
+            _ => None,
+        };
         // Hash before the transaction: argon2 takes tens of milliseconds and must not
         // hold row locks that long.
         let (status, password_hash, generated_password) = match cmd.credential {
@@ -194,7 +209,16 @@ impl Roster {
                     ]);
                     self.audit(tx.as_mut(), principal, org_id, "user.created", ("user", user.id.to_string()), summary)
                         .await?;
+                    if let Some(inviter) = &inviter {
+                        self.invite(tx.as_mut(), principal, &org, &user, login_url.clone(), inviter).await?;
+                    }
+                    if let (Some(password), Some(url)) = (&generated_password, &login_url) {
+                        self.send_credentials(tx.as_mut(), &org, &user, url, password).await?;
+                    }
                     tx.commit().await?;
+                    if inviter.is_some() || generated_password.is_some() {
+                        self.mail_queued();
+                    }
                     return Ok(CreatedUser {
                         view: UserView { user, organization: org.summary() },
                         generated_password,

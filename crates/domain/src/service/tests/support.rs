@@ -189,6 +189,7 @@ impl Tenant {
             seat_limit: None,
             default_role_id: roles[2].id,
             invitation_ttl: Organization::default_invitation_ttl(),
+            default_login_url: None,
             status: OrgStatus::Active,
             created_by: "operator".into(),
             modified_by: "operator".into(),
