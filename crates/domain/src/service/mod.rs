@@ -146,6 +146,11 @@ impl Roster {
         self
     }
 
+    /// The current time on the service's clock (what expiries are judged against).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.settings
