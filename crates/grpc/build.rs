@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use prost::Message as _;
 
 /// The contract's files, relative to the proto root.
-const PROTOS: [&str; 9] = [
+const PROTOS: [&str; 10] = [
     "roster/v1/organizations.proto",
     "roster/v1/users.proto",
     "roster/v1/auth.proto",
@@ -23,6 +23,7 @@ const PROTOS: [&str; 9] = [
     "roster/v1/api_keys.proto",
     "roster/v1/sessions.proto",
     "roster/v1/audit.proto",
+    "roster/v1/invitations.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

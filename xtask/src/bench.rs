@@ -15,13 +15,19 @@
 //!    ([`loadgen`]): `--connections` tasks, each with its own connection, closed loop, on one
 //!    thread (`--loadgen-threads`), as pgbench does; the clients ([`wire`]: hyper's HTTP/1.1,
 //!    gRPC on `h2` directly) are kept lean, since they share the CPUs with what they measure;
-//! 5. stops the server and runs `pgbench -S -M prepared` at the same concurrency ([`pgbench`]);
+//!    Then the write scenarios: creating invited users (judged against pgbench's single-row
+//!    INSERT rate) and users with a password (judged against the machine's argon2id rate),
+//!    and the GET latency probe at rest and while password creations hash on every core;
+//! 5. stops the server, measures the machine's argon2id rate ([`argon2`]) and runs
+//!    `pgbench -S -M prepared` and a single-row INSERT into a users-like table at the same
+//!    concurrency ([`pgbench`]);
 //! 6. prints requests per second, p50/p99 latency, the ratio to pgbench's transactions per
 //!    second and where the CPU went ([`cpu`]), and writes it all to target/bench/results.json.
 //!
 //! New scenarios (another endpoint, a write rate) are a [`scenarios::Scenario`] entry plus a
 //! [`loadgen::Client`] implementation.
 
+mod argon2;
 mod cpu;
 mod loadgen;
 mod pgbench;
@@ -70,8 +76,10 @@ pub struct BenchArgs {
     /// Load applied before measuring starts, per scenario.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=600))]
     pub warmup_secs: u64,
-    /// Run only these scenarios (comma-separated): rest_get_user, grpc_get_user, pgbench, and
-    /// the diagnostic storage_get_user (PostgresStorage::get_user in-process, not run by default).
+    /// Run only these scenarios (comma-separated): rest_get_user, rest_get_user_session,
+    /// grpc_get_user, grpc_authenticate, grpc_batch_check, rest_create_invited,
+    /// rest_create_password, rest_get_probe, rest_get_while_hashing, pgbench, pgbench_insert,
+    /// argon2id, and the diagnostics storage_get_user and grpc_get_user_tonic (not run by default).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]
     pub only: Vec<String>,
     /// Use the release binaries as they are instead of running `cargo build --release` first.
@@ -127,7 +135,11 @@ impl BenchArgs {
     }
 
     fn check_selection(&self) -> Result<()> {
-        let known: Vec<&str> = scenarios::ALL.iter().map(|s| s.name).chain([pgbench::NAME]).collect();
+        let known: Vec<&str> = scenarios::ALL
+            .iter()
+            .map(|s| s.name)
+            .chain([pgbench::NAME, pgbench::INSERT_NAME, argon2::NAME])
+            .collect();
         match self.only.iter().find(|name| !known.contains(&name.as_str())) {
             Some(unknown) => Err(format!("unknown scenario `{unknown}` in --only; known: {}", known.join(", "))),
             None => Ok(()),
@@ -169,6 +181,11 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
         scenarios::ALL.iter().filter(|s| args.selected(s.name, s.default)).collect();
     let roster = if scenarios.is_empty() { None } else { Some(release_binary(ws, "roster")?) };
     let pgbench_bin = if args.selected(pgbench::NAME, true) {
+        Some(postgres::find_client_program("pgbench").ok_or("pgbench not found (install the PostgreSQL client)")?)
+    } else {
+        None
+    };
+    let pgbench_insert_bin = if args.selected(pgbench::INSERT_NAME, true) {
         Some(postgres::find_client_program("pgbench").ok_or("pgbench not found (install the PostgreSQL client)")?)
     } else {
         None
@@ -268,6 +285,18 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
         server.stop()?;
     }
 
+    if args.selected(argon2::NAME, true) {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        eprintln!("xtask bench: argon2id rate, {threads} threads, {}s", args.duration_secs);
+        let rate = argon2::rate(
+            threads,
+            Duration::from_secs(args.warmup_secs.min(2)),
+            Duration::from_secs(args.duration_secs),
+        )?;
+        eprintln!("xtask bench: argon2id: {rate:.1} hashes/s");
+        report.argon2_rate(rate);
+    }
+
     if let Some(pgbench_bin) = pgbench_bin {
         if interrupted() {
             return Err("interrupted".to_owned());
@@ -289,6 +318,21 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
             perf.finish()?;
         }
         report.pgbench(result);
+    }
+
+    if let Some(pgbench_bin) = pgbench_insert_bin {
+        if interrupted() {
+            return Err("interrupted".to_owned());
+        }
+        let run = pgbench::Pgbench { program: &pgbench_bin, url: &pgbench_url };
+        postgres::run_sql(&pgbench_url, pgbench::INSERT_TABLE_SQL)?;
+        if args.warmup_secs > 0 {
+            run.insert_only(args.connections, args.warmup_secs, &bench_dir)?;
+        }
+        eprintln!("xtask bench: pgbench single-row INSERT -c {} for {}s", args.connections, args.duration_secs);
+        let result = run.insert_only(args.connections, args.duration_secs, &bench_dir)?;
+        eprintln!("xtask bench: pgbench INSERT: {:.0} tps", result.tps);
+        report.pgbench_insert(result);
     }
 
     if args.keep_databases {

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use clap::Args;
 use clap::builder::BoolishValueParser;
 
-use crate::{Result, Workspace, interrupted, postgres, run_step};
+use crate::{Result, Workspace, browser, interrupted, postgres, run_step};
 
 /// Environment variable carrying the admin URL to the tests; they create their own databases
 /// (named `roster_t_*`) from it.
@@ -70,6 +70,9 @@ pub fn run(ws: &Workspace, args: &TestArgs) -> Result<()> {
         postgres::drop_leftover_databases(&database.url);
     }
 
+    let browser = browser::ensure()?;
+    eprintln!("xtask: browser tests use {} and {}", browser.chromium.display(), browser.chromedriver.display());
+
     let selection = Selection::parse(&args.args);
     let mut failed = Vec::new();
 
@@ -87,6 +90,7 @@ pub fn run(ws: &Workspace, args: &TestArgs) -> Result<()> {
         tests.arg("--workspace");
     }
     tests.args(["--all-targets", "--no-fail-fast"]).args(&args.args).env(TEST_DATABASE_URL_ENV, &database.url);
+    browser.export(&mut tests);
     if !run_step(&mut tests)? {
         failed.push(if nextest { "tests (cargo nextest run)" } else { "tests (cargo test)" });
     }

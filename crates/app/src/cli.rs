@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::server::{Server, shutdown_signal};
-use crate::wiring::{Backend, roster};
+use crate::wiring::{Backend, mail_worker, roster};
 use crate::{keyfile, telemetry};
 
 /// Roster: multi-tenant users, roles and API keys over REST and gRPC.
@@ -35,6 +35,25 @@ enum Command {
         /// A label for the key.
         #[arg(long, default_value = "operator")]
         name: String,
+    },
+    /// Read the outbox: every email Roster queued, delivered or not. With no SMTP server
+    /// configured this is the dev mailbox.
+    #[command(subcommand)]
+    Mail(MailCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum MailCommand {
+    /// One line per message, oldest first: id, recipient, subject, status.
+    List,
+    /// One message: its delivery record and its text (links included; use --html for the
+    /// HTML part).
+    Show {
+        /// The message's id, from `roster mail list`.
+        id: String,
+        /// Print the HTML part instead of the text.
+        #[arg(long)]
+        html: bool,
     },
 }
 
@@ -90,11 +109,20 @@ async fn run(command: Command, config: Config) -> Result<(), BoxError> {
             Ok(())
         }
         Command::Serve => serve(config, backend).await,
+        Command::Mail(command) => crate::mailbox::run(&backend, command_of(command)).await,
+    }
+}
+
+fn command_of(command: MailCommand) -> crate::mailbox::Command {
+    match command {
+        MailCommand::List => crate::mailbox::Command::List,
+        MailCommand::Show { id, html } => crate::mailbox::Command::Show { id, html },
     }
 }
 
 async fn serve(config: Config, backend: Backend) -> Result<(), BoxError> {
-    let roster = Arc::new(roster(&backend, &config));
+    let worker = mail_worker(&backend, &config)?;
+    let roster = Arc::new(roster(&backend, &config).with_mail_signal(worker.mail_signal()));
     if let Some((key, secret)) = roster.bootstrap_platform_key().await? {
         let path = config.bootstrap_key_path();
         keyfile::write_secret(&path, secret.expose())?;
@@ -113,7 +141,20 @@ async fn serve(config: Config, backend: Backend) -> Result<(), BoxError> {
         database = backend.name(),
         "roster is serving"
     );
-    server.run(shutdown_signal()).await?;
+    let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
+    let mail = tokio::spawn(async move {
+        worker
+            .run(async {
+                let _ = mail_stopped.await;
+            })
+            .await;
+    });
+    let served = server.run(shutdown_signal()).await;
+    // The worker finishes the pass under way (each send is bounded); what it does not
+    // send stays in the outbox for the next start.
+    let _ = stop_mail.send(());
+    let _ = mail.await;
+    served?;
     tracing::info!("roster stopped");
     Ok(())
 }

@@ -56,6 +56,31 @@ pub struct Config {
     /// default 43200 = 12 hours).
     #[serde(default = "defaults::session_ttl_seconds")]
     pub session_ttl_seconds: u32,
+    /// The address people and emails reach the service at (`ROSTER_PUBLIC_URL`, e.g.
+    /// `https://id.example.com`); invitation links are `{public_url}/invite/{token}`.
+    /// Default: `http://` + the REST listen address.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Where email goes (`ROSTER_SMTP_URL`): `smtp://[user:pass@]host:port` (plain, or
+    /// STARTTLS with `?tls=required` / `?tls=opportunistic`), `smtps://…` (TLS from the
+    /// first byte). A secret: never logged. Unset: the dev mailbox (`roster mail list`).
+    #[serde(default)]
+    pub smtp_url: Option<SecretString>,
+    /// The sender of every email (`ROSTER_MAIL_FROM`).
+    #[serde(default = "defaults::mail_from")]
+    pub mail_from: String,
+    /// How often the delivery worker looks for due email when nothing woke it
+    /// (`ROSTER_MAIL_POLL_MS`, 10..=60000, default 1000).
+    #[serde(default = "defaults::mail_poll_ms")]
+    pub mail_poll_ms: u64,
+    /// The wait after a failed delivery, doubled at each further failure up to an hour
+    /// (`ROSTER_MAIL_RETRY_BASE_MS`, 10..=3600000, default 5000).
+    #[serde(default = "defaults::mail_retry_base_ms")]
+    pub mail_retry_base_ms: u64,
+    /// Delivery attempts before a message is marked failed (`ROSTER_MAIL_MAX_ATTEMPTS`,
+    /// 1..=100, default 12).
+    #[serde(default = "defaults::mail_max_attempts")]
+    pub mail_max_attempts: u32,
     /// Log filter in `tracing` syntax (`ROSTER_LOG`, default `info`).
     #[serde(default = "defaults::log")]
     pub log: String,
@@ -91,6 +116,18 @@ mod defaults {
     }
     pub fn log() -> String {
         "info".to_owned()
+    }
+    pub fn mail_from() -> String {
+        "Roster <roster@localhost>".to_owned()
+    }
+    pub fn mail_poll_ms() -> u64 {
+        1000
+    }
+    pub fn mail_retry_base_ms() -> u64 {
+        5000
+    }
+    pub fn mail_max_attempts() -> u32 {
+        12
     }
 }
 
@@ -147,6 +184,20 @@ impl Config {
         if !(300..=30 * 24 * 3600).contains(&config.session_ttl_seconds) {
             return Err(ConfigError::OutOfRange("session_ttl_seconds must be between 300 and 2592000 (30 days)"));
         }
+        if !(10..=60_000).contains(&config.mail_poll_ms) {
+            return Err(ConfigError::OutOfRange("mail_poll_ms must be between 10 and 60000"));
+        }
+        if !(10..=3_600_000).contains(&config.mail_retry_base_ms) {
+            return Err(ConfigError::OutOfRange("mail_retry_base_ms must be between 10 and 3600000"));
+        }
+        if !(1..=100).contains(&config.mail_max_attempts) {
+            return Err(ConfigError::OutOfRange("mail_max_attempts must be between 1 and 100"));
+        }
+        if let Some(url) = &config.public_url
+            && roster_domain::values::HttpUrl::parse(url).is_err()
+        {
+            return Err(ConfigError::OutOfRange("public_url must be an absolute http(s) URL"));
+        }
         if config.db_max_connections == 0 {
             return Err(ConfigError::OutOfRange("db_max_connections must be at least 1"));
         }
@@ -158,6 +209,14 @@ impl Config {
         match &self.database_url {
             Some(url) if !url.expose_secret().is_empty() => Database::Postgres(url.expose_secret()),
             _ => Database::Sqlite(self.data_dir.join("roster.db")),
+        }
+    }
+
+    /// The base of links in emails.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.http_addr),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod hasher;
 pub mod keyfile;
+pub mod mailbox;
 pub mod server;
 pub mod telemetry;
 pub mod wiring;

@@ -4,10 +4,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use roster_domain::StoreError;
-use roster_domain::ports::Storage;
+use roster_domain::clock::SystemClock;
+use roster_domain::outbox::RetryPolicy;
+use roster_domain::ports::{Outbox, Storage};
 use roster_domain::service::{Roster, Settings};
 use roster_domain::values::PasswordPolicy;
 use roster_postgres::{PostgresStorage, ReadClients};
+use roster_mail::{Mailbox, SmtpConfigError, SmtpSettings, SmtpTransport, Transport, Worker, WorkerConfig};
 use roster_sqlite::SqliteStorage;
 
 use crate::config::{Config, Database};
@@ -84,6 +87,14 @@ impl Backend {
         }
     }
 
+    /// The outbox, as the mail worker and `roster mail` see it.
+    pub fn outbox(&self) -> Arc<dyn Outbox> {
+        match self {
+            Self::Sqlite(s) => Arc::new(s.clone()),
+            Self::Postgres(p) => Arc::new(p.clone()),
+        }
+    }
+
     /// Publishes connection-pool gauges (called before each metrics scrape).
     pub fn record_pool_metrics(&self) {
         let (size, idle) = match self {
@@ -104,5 +115,39 @@ pub fn roster(backend: &Backend, config: &Config) -> Roster {
         session_ttl: chrono::Duration::seconds(i64::from(config.session_ttl_seconds)),
         ..Settings::default()
     };
-    Roster::new(backend.storage(), Arc::new(BlockingHasher::per_cpu()), settings)
+    Roster::new(backend.storage(), Arc::new(BlockingHasher::per_cpu()), settings).with_public_url(config.public_url())
+}
+
+/// Where email goes: the configured SMTP server, else the dev mailbox (the outbox itself,
+/// read with `roster mail list` / `roster mail show`).
+///
+/// # Errors
+/// [`SmtpConfigError`] when `smtp_url` or `mail_from` is unusable.
+pub fn mail_transport(config: &Config) -> Result<Arc<dyn Transport>, SmtpConfigError> {
+    match &config.smtp_url {
+        Some(url) => Ok(Arc::new(SmtpTransport::new(&SmtpSettings {
+            url: url.clone(),
+            from: config.mail_from.clone(),
+            timeout: std::time::Duration::from_secs(20),
+        })?)),
+        None => Ok(Arc::new(Mailbox)),
+    }
+}
+
+/// The outbox delivery worker with the configured pace and retries.
+///
+/// # Errors
+/// [`SmtpConfigError`] when the SMTP settings are unusable.
+pub fn mail_worker(backend: &Backend, config: &Config) -> Result<Worker, SmtpConfigError> {
+    let retry = RetryPolicy {
+        base: chrono::Duration::milliseconds(i64::try_from(config.mail_retry_base_ms).unwrap_or(i64::MAX)),
+        max: chrono::Duration::hours(1),
+        max_attempts: config.mail_max_attempts,
+    };
+    let worker_config = WorkerConfig {
+        poll_interval: std::time::Duration::from_millis(config.mail_poll_ms),
+        retry,
+        ..WorkerConfig::default()
+    };
+    Ok(Worker::new(backend.outbox(), mail_transport(config)?, Arc::new(SystemClock), worker_config))
 }

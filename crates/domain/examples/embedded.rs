@@ -2,7 +2,10 @@
 //! embedder brings the ports. Here: a tiny in-memory [`Storage`] whose transactions buffer
 //! their writes and apply them on commit, enforcing the unique slug / email / username /
 //! role key / grant rules, and a [`PasswordHasher`] running argon2id inline (a server
-//! would use a blocking thread pool, and the SQLite or PostgreSQL adapter).
+//! would use a blocking thread pool, and the SQLite or PostgreSQL adapter). Emails are
+//! only queued (the transactional outbox): delivering them is the embedder's job (the
+//! `roster` binary's mail worker does it through the `Outbox` port), so the demo reads an
+//! invitation link straight from the queue.
 //! `cargo run -p roster-domain --example embedded`
 #![allow(clippy::print_stdout)]
 
@@ -16,15 +19,20 @@ use roster_domain::audit::{AuditEvent, AuditQuery};
 use roster_domain::error::{StoreError, Unique};
 use roster_domain::grant::Grant;
 use roster_domain::hashing::{Argon2id, HashingError, PasswordHash, PasswordHasher};
-use roster_domain::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
+use roster_domain::ids::{ApiKeyId, GrantId, InvitationId, OrgId, RoleId, SessionId, UserId};
+use roster_domain::invitation::{Invitation, InvitationQuery, InvitationStatus};
 use roster_domain::organization::{OrgStatus, Organization};
-use roster_domain::organization_input::CreateOrganizationInput;
+use roster_domain::organization_input::{CreateOrganizationInput, UpdateOrganizationInput};
+use roster_domain::outbox::{Mail, OutboxMessage};
 use roster_domain::ports::{
-    ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, KeyLookup, KeyOwnerFilter, OrganizationReads,
-    OrganizationWrites, RoleRef, SessionLookup, Storage, Transaction, UserAccess, UserReads, UserWrites,
+    ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, InvitationReads, InvitationWrites, KeyLookup, KeyOwnerFilter,
+    OrganizationReads, OrganizationWrites, RoleRef, SessionLookup, Storage, Transaction, UserAccess, UserReads,
+    UserWrites,
 };
 use roster_domain::role::Role;
-use roster_domain::service::{CreateRoleInput, ListAuditInput, LoginInput, Roster, Settings};
+use roster_domain::service::{
+    AcceptInvitationInput, CreateRoleInput, ListAuditInput, ListInvitationsInput, LoginInput, Roster, Settings,
+};
 use roster_domain::session::{Session, ThrottleState};
 use roster_domain::user::{User, UserQuery, UserStatus, UserView};
 use roster_domain::user_input::{CreateUserInput, ListUsersInput, UpdateUserInput};
@@ -41,6 +49,9 @@ struct Data {
     sessions: HashMap<SessionId, Session>,
     throttle: HashMap<String, ThrottleState>,
     audit: Vec<AuditEvent>,
+    /// Stored without the user's email and roles, which reads join in (as SQL does).
+    invitations: HashMap<InvitationId, Invitation>,
+    outbox: Vec<OutboxMessage>,
 }
 
 /// A buffered write, applied on commit.
@@ -55,6 +66,8 @@ enum Write {
     Session(Session),
     Throttle(String, Option<ThrottleState>),
     Audit(AuditEvent),
+    Invitation(Invitation),
+    Mail(OutboxMessage),
 }
 
 impl Data {
@@ -74,6 +87,16 @@ impl Data {
 
     fn holders(&self, org: OrgId, role: RoleId) -> impl Iterator<Item = &User> {
         self.live_users(org).filter(move |u| u.role_ids.contains(&role))
+    }
+
+    /// An invitation with its user's email and roles (soft-deleted users are still there).
+    fn joined(&self, inv: &Invitation) -> Option<Invitation> {
+        let user = self.users.get(&inv.user_id)?;
+        Some(Invitation { email: user.email.clone(), role_ids: user.role_ids.clone(), ..inv.clone() })
+    }
+
+    fn invitation(&self, org: OrgId, id: InvitationId) -> Option<Invitation> {
+        self.invitations.get(&id).filter(|i| i.org_id == org).and_then(|i| self.joined(i))
     }
 
     /// The uniqueness rules a database would enforce with constraints.
@@ -119,6 +142,8 @@ impl Data {
             Write::Throttle(key, Some(state)) => drop(self.throttle.insert(key, state)),
             Write::Throttle(key, None) => drop(self.throttle.remove(&key)),
             Write::Audit(event) => self.audit.push(event),
+            Write::Invitation(inv) => drop(self.invitations.insert(inv.id, inv)),
+            Write::Mail(message) => self.outbox.push(message),
         }
         Ok(())
     }
@@ -293,6 +318,22 @@ impl AuditReads for MemoryStorage {
 }
 
 #[async_trait]
+impl InvitationReads for MemoryStorage {
+    async fn get_invitation(&self, org: OrgId, id: InvitationId) -> Result<Option<Invitation>, StoreError> {
+        Ok(self.read(|d| d.invitation(org, id)))
+    }
+    async fn list_invitations(&self, org: OrgId, query: &InvitationQuery) -> Result<Vec<Invitation>, StoreError> {
+        // `status_at` is the rule the SQL adapters spell out: expired = pending past expiry.
+        let wanted = |i: &&Invitation| i.org_id == org && query.status.is_none_or(|s| i.status_at(query.now) == s);
+        let invitations = self.read(|d| d.invitations.values().filter(wanted).filter_map(|i| d.joined(i)).collect());
+        Ok(page(invitations, |i| i.id, query.after, query.limit))
+    }
+    async fn find_invitation(&self, digest: &SecretDigest) -> Result<Option<Invitation>, StoreError> {
+        Ok(self.read(|d| d.invitations.values().find(|i| i.digest == *digest).and_then(|i| d.joined(i))))
+    }
+}
+
+#[async_trait]
 impl Storage for MemoryStorage {
     async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
         Ok(Box::new(MemoryTx { storage: self.clone(), writes: Vec::new(), committed: false }))
@@ -317,6 +358,14 @@ impl MemoryTx {
         self.storage.read(|d| d.check(&write))?;
         self.writes.push(write);
         Ok(())
+    }
+
+    /// The invitation as this transaction last wrote it, if it did.
+    fn staged_invitation(&self, id: InvitationId) -> Option<Invitation> {
+        self.writes.iter().rev().find_map(|w| match w {
+            Write::Invitation(inv) if inv.id == id => Some(inv.clone()),
+            _ => None,
+        })
     }
 }
 
@@ -393,9 +442,25 @@ impl UserWrites for MemoryTx {
     async fn delete_users(&mut self, org: OrgId, ids: &[UserId], at: DateTime<Utc>) -> Result<Vec<UserId>, StoreError> {
         let doomed: Vec<User> =
             self.storage.read(|d| d.live_users(org).filter(|u| ids.contains(&u.id)).cloned().collect());
-        let deleted = doomed.iter().map(|u| u.id).collect();
+        let deleted: Vec<UserId> = doomed.iter().map(|u| u.id).collect();
         self.writes
             .extend(doomed.into_iter().map(|u| Write::User(User { status: UserStatus::Deleted, updated_at: at, ..u })));
+        // A deleted user's pending invitation is revoked with it (its link stops working).
+        let theirs: Vec<Invitation> = self.storage.read(|d| {
+            d.invitations.values().filter(|i| i.org_id == org && deleted.contains(&i.user_id)).cloned().collect()
+        });
+        for inv in theirs {
+            let current = self.staged_invitation(inv.id).unwrap_or(inv);
+            if current.status == InvitationStatus::Pending {
+                self.writes.push(Write::Invitation(Invitation {
+                    status: InvitationStatus::Revoked,
+                    revoked_at: Some(at),
+                    updated_at: at,
+                    version: current.version + 1,
+                    ..current
+                }));
+            }
+        }
         Ok(deleted)
     }
     async fn count_active_owners(
@@ -519,6 +584,22 @@ impl AuditWrites for MemoryTx {
 }
 
 #[async_trait]
+impl InvitationWrites for MemoryTx {
+    async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<(), StoreError> {
+        self.stage(Write::Invitation(invitation.clone()))
+    }
+    async fn invitation_for_update(&mut self, org: OrgId, id: InvitationId) -> Result<Option<Invitation>, StoreError> {
+        Ok(self.storage.read(|d| d.invitation(org, id)))
+    }
+    async fn update_invitation(&mut self, invitation: &Invitation) -> Result<(), StoreError> {
+        self.stage(Write::Invitation(invitation.clone()))
+    }
+    async fn insert_outbox_message(&mut self, message: &OutboxMessage) -> Result<(), StoreError> {
+        self.stage(Write::Mail(message.clone()))
+    }
+}
+
+#[async_trait]
 impl Transaction for MemoryTx {
     /// Applies every buffered write to a copy and swaps it in only if all of them pass
     /// the uniqueness rules, so a transaction lands whole or not at all.
@@ -570,6 +651,8 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         slug: Some("acme".into()),
         name: Some("Acme Inc.".into()),
         seat_limit: Some(2),
+        // Where emails send new users to sign in, when a request names no `login_url`.
+        default_login_url: Some("https://acme.example/login".into()),
         ..Default::default()
     };
     let org = roster.create_organization(&operator, acme).await?;
@@ -590,6 +673,12 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let verifies = hasher.verify(password.expose(), u.password_hash.as_ref().ok_or("no hash")?).await;
     println!("created owner {} <{}>: {}, with a generated password of", u.username, u.email, u.status.as_str());
     println!("  {} chars that verifies against the stored hash: {verifies}", password.expose().len());
+    // Queued in the same transaction as the user; the password itself is never printed.
+    for message in storage.read(|d| d.outbox.clone()) {
+        if let Some(Mail::Credentials { login_url, .. }) = &message.mail {
+            println!("  queued a credentials email to {} (sign in at {login_url})", message.recipient);
+        }
+    }
 
     // Rule 1: emails are unique per organization, case-insensitively.
     let again = roster.create_user(&operator, org.id, user("ADA.LOVELACE@acme.example", "Ada")).await;
@@ -616,13 +705,47 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     let billing = roster.create_role(&ada_session, org.id, billing).await?;
     println!("ada created role {} with {:?}", billing.key, billing.permissions.names());
 
-    let grace = CreateUserInput {
-        password: Some("correct horse battery staple".into()),
-        role_ids: Some(vec![billing.id.to_string()]),
-        ..user("grace@acme.example", "Grace Hopper")
-    };
+    // No password: Grace is invited. She takes a seat but holds nothing until she accepts.
+    let grace =
+        CreateUserInput { role_ids: Some(vec![billing.id.to_string()]), ..user("grace@acme.example", "Grace Hopper") };
     let grace = roster.create_user(&ada_session, org.id, grace).await?.view.user;
-    println!("created {} with role billing", grace.username);
+    let pending = ListInvitationsInput { status: Some("pending".into()), ..Default::default() };
+    let invitations = roster.list_invitations(&ada_session, org.id, pending).await?.items;
+    let invitation = invitations.first().ok_or("no pending invitation")?;
+    println!(
+        "invited {} ({}) with role billing, until {}",
+        grace.username,
+        grace.status.as_str(),
+        invitation.expires_at
+    );
+
+    // The link in the queued email carries the only copy of the token (storage keeps its hash).
+    let link = storage
+        .read(|d| {
+            d.outbox.iter().find_map(|m| match &m.mail {
+                Some(Mail::Invitation { accept_url, .. }) if m.recipient == grace.email => Some(accept_url.clone()),
+                _ => None,
+            })
+        })
+        .ok_or("no invitation email was queued")?;
+    let token = link.rsplit('/').next().unwrap_or_default().to_owned();
+    println!("  queued an invitation email to {} linking to {}<token>", grace.email, &link[..link.len() - token.len()]);
+    let accept = |password: &str| AcceptInvitationInput {
+        token: token.clone(),
+        password: password.into(),
+        request_id: Some("req-3".into()),
+    };
+    let accepted = roster.accept_invitation(accept("correct horse battery staple")).await?;
+    let grace = accepted.user.user;
+    println!(
+        "{} accepted: now {}, sent on to {:?}",
+        grace.username,
+        grace.status.as_str(),
+        accepted.login_url.map(|u| u.to_string())
+    );
+    // Rule 6: the token is single-use.
+    let again = roster.accept_invitation(accept("another long passphrase")).await;
+    println!("the same link again: {}", again.err().ok_or("a used token was accepted")?.code());
 
     // Rule 2: the seat limit holds (invited users take a seat too).
     let alan = roster.create_user(&operator, org.id, user("alan@acme.example", "Alan Turing")).await;
@@ -652,6 +775,16 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
             keys.join(",")
         );
     }
+
+    // A deleted invitee's invitation is revoked with them, and the seat is free again.
+    let more = UpdateOrganizationInput { seat_limit: Some(Some(3)), ..Default::default() };
+    roster.update_organization(&operator, org.id, more, None).await?;
+    let alan = roster.create_user(&operator, org.id, user("alan@acme.example", "Alan Turing")).await?.view.user;
+    roster.delete_user(&ada_session, org.id, alan.id, None).await?;
+    let revoked = ListInvitationsInput { status: Some("revoked".into()), ..Default::default() };
+    let revoked = roster.list_invitations(&operator, org.id, revoked).await?.items;
+    let emails: Vec<&str> = revoked.iter().map(|i| i.email.as_str()).collect();
+    println!("with a third seat, {} was invited then deleted; revoked invitations: {emails:?}", alan.username);
 
     let audit = roster.list_audit_events(&operator, org.id, ListAuditInput::default()).await?;
     println!("audit trail of {}, newest first:", org.slug);

@@ -53,6 +53,7 @@ pub(crate) fn organization(org: Organization) -> pb::Organization {
         updated_at: Some(timestamp(org.updated_at)),
         version: org.version,
         partner: org.partner,
+        default_login_url: org.default_login_url.map(|u| u.as_str().to_owned()),
     }
 }
 
@@ -186,6 +187,7 @@ pub(crate) fn create_organization_input(req: pb::CreateOrganizationRequest) -> C
         default_role: req.default_role,
         invitation_ttl_seconds: req.invitation_ttl_seconds,
         partner: req.partner,
+        default_login_url: req.default_login_url,
     }
 }
 
@@ -205,6 +207,7 @@ pub(crate) fn create_user_input(req: pb::CreateUserRequest) -> CreateUserInput {
         metadata: (!req.metadata.is_empty()).then_some(req.metadata),
         role_ids: (!req.role_ids.is_empty()).then_some(req.role_ids),
         role: req.role,
+        login_url: req.login_url,
     }
 }
 
@@ -281,6 +284,7 @@ pub(crate) fn update_organization_input(
             ("default_role_id", p.default_role_id.is_some()),
             ("invitation_ttl_seconds", p.invitation_ttl_seconds.is_some()),
             ("partner", p.partner.is_some()),
+            ("default_login_url", p.default_login_url.is_some()),
         ],
     );
     let on = |field: &str| selected.contains(&field);
@@ -317,6 +321,9 @@ pub(crate) fn update_organization_input(
     }
     if on("partner") {
         input.partner = keep(v, "organization", "partner", p.partner);
+    }
+    if on("default_login_url") {
+        input.default_login_url = Some(p.default_login_url);
     }
     input
 }
@@ -547,6 +554,39 @@ mod tests {
         let mut v = Validator::default();
         update_organization_input(&mut v, None, mask(&["partner"]));
         assert_eq!(fields(v), ["organization.partner"]);
+    }
+
+    #[test]
+    fn the_default_login_url_is_set_replaced_or_cleared_by_the_mask() {
+        let url = "https://app.example.com/login";
+        let patch = pb::OrganizationPatch { default_login_url: Some(url.into()), ..Default::default() };
+        let mut v = Validator::default();
+        let input = update_organization_input(&mut v, Some(patch), None);
+        assert!(v.is_ok());
+        assert_eq!(input.default_login_url, Some(Some(url.into())));
+        let mut v = Validator::default();
+        let input = update_organization_input(&mut v, None, mask(&["default_login_url"]));
+        assert!(v.is_ok());
+        assert_eq!(input.default_login_url, Some(None), "named but unset: cleared");
+        let mut v = Validator::default();
+        assert_eq!(update_organization_input(&mut v, None, None).default_login_url, None, "untouched");
+
+        let create = pb::CreateOrganizationRequest { default_login_url: Some(url.into()), ..Default::default() };
+        assert_eq!(create_organization_input(create).default_login_url.as_deref(), Some(url));
+    }
+
+    #[test]
+    fn a_new_users_login_url_reaches_the_domain() {
+        let req = pb::CreateUserRequest {
+            email: "ada@example.com".into(),
+            generate_password: true,
+            login_url: Some("https://app.example.com/login".into()),
+            ..Default::default()
+        };
+        let input = create_user_input(req);
+        assert!(input.generate_password);
+        assert_eq!(input.login_url.as_deref(), Some("https://app.example.com/login"));
+        assert_eq!(create_user_input(pb::CreateUserRequest::default()).login_url, None);
     }
 
     #[test]

@@ -6,15 +6,17 @@
 //!
 //! - the server traits, implemented here, one per service: `OrganizationService`,
 //!   `UserService`, `AuthService`, `AuthorizationService`, `RoleService`,
-//!   `PermissionGrantService`, `ApiKeyService`, `SessionService` and `AuditService` (e.g.
-//!   [`pb::user_service_server::UserService`]);
+//!   `PermissionGrantService`, `ApiKeyService`, `SessionService`, `AuditService` and
+//!   `InvitationService` (e.g. [`pb::user_service_server::UserService`]);
 //! - the matching clients (e.g. [`pb::user_service_client::UserServiceClient`]);
 //! - the messages, which are plain `prost` messages: a client may also encode them itself
 //!   (a load generator speaking HTTP/2 directly, say);
 //! - [`pb::FILE_DESCRIPTOR_SET`]: the encoded descriptor set, for `tonic-reflection`.
 //!
 //! The handlers are thin, like the REST ones: authenticate the `authorization: Bearer`
-//! token and take the request id (module `auth`), turn the request into the domain's raw
+//! token (all but `AuthService.Authenticate` / `Login` and
+//! `InvitationService.AcceptInvitation`, whose request carries the credential) and take
+//! the request id (module `auth`), turn the request into the domain's raw
 //! input (`convert`), call one [`Roster`] use case and map the result back, or map its
 //! error to a `google.rpc.Status` with `ErrorInfo`, `BadRequest` and `RetryInfo` details
 //! (`status`, the one error mapping). No rule is decided here.
@@ -34,11 +36,13 @@ use crate::audit::Audit;
 use crate::authentication::Authentication;
 use crate::authorization::Authorization;
 use crate::grants::Grants;
+use crate::invitations::Invitations;
 use crate::organizations::Organizations;
 use crate::pb::api_key_service_server::ApiKeyServiceServer;
 use crate::pb::audit_service_server::AuditServiceServer;
 use crate::pb::auth_service_server::AuthServiceServer;
 use crate::pb::authorization_service_server::AuthorizationServiceServer;
+use crate::pb::invitation_service_server::InvitationServiceServer;
 use crate::pb::organization_service_server::OrganizationServiceServer;
 use crate::pb::permission_grant_service_server::PermissionGrantServiceServer;
 use crate::pb::role_service_server::RoleServiceServer;
@@ -55,6 +59,7 @@ mod authentication;
 mod authorization;
 mod convert;
 mod grants;
+mod invitations;
 mod organizations;
 mod roles;
 mod sessions;
@@ -81,7 +86,7 @@ pub mod pb {
 
 /// Every Roster gRPC service (`roster.v1.OrganizationService`, `UserService`,
 /// `AuthService`, `AuthorizationService`, `RoleService`, `PermissionGrantService`,
-/// `ApiKeyService`, `SessionService`, `AuditService`), plus `grpc.health.v1.Health`
+/// `ApiKeyService`, `SessionService`, `AuditService`, `InvitationService`), plus `grpc.health.v1.Health`
 /// reporting SERVING for each and for `""` (the whole server), plus server reflection in
 /// both `grpc.reflection.v1` and `grpc.reflection.v1alpha` (grpcurl 1.8 and Python's
 /// grpcio-reflection speak only the latter). Serve the result with [`tonic::transport::Server::add_routes`], or use
@@ -98,7 +103,8 @@ pub async fn routes(roster: Arc<Roster>) -> Routes {
     let grants = PermissionGrantServiceServer::new(Grants::new(roster.clone()));
     let api_keys = ApiKeyServiceServer::new(ApiKeys::new(roster.clone()));
     let sessions = SessionServiceServer::new(Sessions::new(roster.clone()));
-    let audit = AuditServiceServer::new(Audit::new(roster));
+    let audit = AuditServiceServer::new(Audit::new(roster.clone()));
+    let invitations = InvitationServiceServer::new(Invitations::new(roster));
 
     let (health, health_service) = tonic_health::server::health_reporter();
     // The reporter starts with "" (overall) SERVING.
@@ -111,6 +117,7 @@ pub async fn routes(roster: Arc<Roster>) -> Routes {
     health.set_serving::<ApiKeyServiceServer<ApiKeys>>().await;
     health.set_serving::<SessionServiceServer<Sessions>>().await;
     health.set_serving::<AuditServiceServer<Audit>>().await;
+    health.set_serving::<InvitationServiceServer<Invitations>>().await;
 
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -134,6 +141,7 @@ pub async fn routes(roster: Arc<Roster>) -> Routes {
         .add_service(api_keys)
         .add_service(sessions)
         .add_service(audit)
+        .add_service(invitations)
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -166,7 +174,7 @@ mod tests {
     use super::*;
 
     /// Every `roster.v1` service the server registers.
-    const SERVICES: [&str; 9] = [
+    const SERVICES: [&str; 10] = [
         OrganizationServiceServer::<Organizations>::NAME,
         UserServiceServer::<Users>::NAME,
         AuthServiceServer::<Authentication>::NAME,
@@ -176,6 +184,7 @@ mod tests {
         ApiKeyServiceServer::<ApiKeys>::NAME,
         SessionServiceServer::<Sessions>::NAME,
         AuditServiceServer::<Audit>::NAME,
+        InvitationServiceServer::<Invitations>::NAME,
     ];
 
     #[test]
@@ -192,6 +201,7 @@ mod tests {
             "roster/v1/api_keys.proto",
             "roster/v1/sessions.proto",
             "roster/v1/audit.proto",
+            "roster/v1/invitations.proto",
             "google/protobuf/timestamp.proto",
             "google/protobuf/field_mask.proto",
             "google/protobuf/empty.proto",
@@ -211,5 +221,6 @@ mod tests {
         assert_eq!(pb::OrganizationStatus::Active.as_str_name(), "ORGANIZATION_STATUS_ACTIVE");
         assert_eq!(pb::BatchDeleteOutcome::NotFound.as_str_name(), "BATCH_DELETE_OUTCOME_NOT_FOUND");
         assert_eq!(pb::PrincipalKind::ServiceKey.as_str_name(), "PRINCIPAL_KIND_SERVICE_KEY");
+        assert_eq!(pb::InvitationStatus::Expired.as_str_name(), "INVITATION_STATUS_EXPIRED");
     }
 }

@@ -22,13 +22,19 @@ pub(crate) const ERROR_DOMAIN: &str = "roster";
 pub(crate) fn to_status(err: Error) -> Status {
     let code = match &err {
         Error::Validation(_) => Code::InvalidArgument,
-        Error::NotFound(_) => Code::NotFound,
+        // An unusable invitation token is as good as unknown, whoever asks.
+        Error::NotFound(_) | Error::InvitationInvalid => Code::NotFound,
         Error::EmailTaken | Error::UsernameTaken | Error::SlugTaken | Error::RoleKeyTaken | Error::GrantExists => {
             Code::AlreadyExists
         }
-        Error::SeatLimitReached { .. } | Error::LastOwner | Error::RoleInUse { .. } | Error::ImmutableRole => {
-            Code::FailedPrecondition
-        }
+        Error::SeatLimitReached { .. }
+        | Error::LastOwner
+        | Error::RoleInUse { .. }
+        | Error::ImmutableRole
+        | Error::InvitationExpired
+        | Error::InvitationRevoked
+        | Error::InvitationAccepted
+        | Error::InvitationSettled { .. } => Code::FailedPrecondition,
         Error::VersionMismatch { .. } => Code::Aborted,
         Error::RateLimited { .. } => Code::ResourceExhausted,
         Error::Unauthenticated => Code::Unauthenticated,
@@ -39,6 +45,7 @@ pub(crate) fn to_status(err: Error) -> Status {
         Error::SeatLimitReached { limit } => HashMap::from([("limit".to_owned(), limit.to_string())]),
         Error::VersionMismatch { current } => HashMap::from([("current_version".to_owned(), current.to_string())]),
         Error::RoleInUse { holders } => HashMap::from([("holders".to_owned(), holders.to_string())]),
+        Error::InvitationSettled { status } => HashMap::from([("status".to_owned(), (*status).to_owned())]),
         Error::RateLimited { retry_after_secs } => {
             HashMap::from([("retry_after_seconds".to_owned(), retry_after_secs.to_string())])
         }
@@ -129,6 +136,12 @@ mod tests {
             (Error::ImmutableRole, Code::FailedPrecondition),
             (Error::RoleKeyTaken, Code::AlreadyExists),
             (Error::GrantExists, Code::AlreadyExists),
+            (Error::NotFound(Resource::Invitation), Code::NotFound),
+            (Error::InvitationInvalid, Code::NotFound),
+            (Error::InvitationExpired, Code::FailedPrecondition),
+            (Error::InvitationRevoked, Code::FailedPrecondition),
+            (Error::InvitationAccepted, Code::FailedPrecondition),
+            (Error::InvitationSettled { status: "accepted" }, Code::FailedPrecondition),
             (Error::RateLimited { retry_after_secs: 30 }, Code::ResourceExhausted),
             (Error::Unauthenticated, Code::Unauthenticated),
             (Error::Forbidden, Code::PermissionDenied),
@@ -149,6 +162,32 @@ mod tests {
         assert_eq!(info(&status).metadata.get("limit").map(String::as_str), Some("3"));
         let status = to_status(Error::VersionMismatch { current: 4 });
         assert_eq!(info(&status).metadata.get("current_version").map(String::as_str), Some("4"));
+    }
+
+    #[test]
+    fn invitation_failures_carry_their_own_reasons() {
+        let reasons: Vec<String> = [
+            Error::InvitationInvalid,
+            Error::InvitationExpired,
+            Error::InvitationRevoked,
+            Error::InvitationAccepted,
+            Error::InvitationSettled { status: "revoked" },
+        ]
+        .into_iter()
+        .map(|err| info(&to_status(err)).reason)
+        .collect();
+        assert_eq!(
+            reasons,
+            [
+                "invitation_invalid",
+                "invitation_expired",
+                "invitation_revoked",
+                "invitation_already_accepted",
+                "invitation_not_pending"
+            ]
+        );
+        let status = to_status(Error::InvitationSettled { status: "revoked" });
+        assert_eq!(info(&status).metadata.get("status").map(String::as_str), Some("revoked"));
     }
 
     #[test]

@@ -66,6 +66,7 @@ mod tests {
         assert_eq!(dup("user_permissions_org_user_permission_key"), Some(Unique::GrantPermission));
         assert_eq!(dup("api_keys_digest_key"), None);
         assert_eq!(dup("sessions_digest_key"), None);
+        assert_eq!(dup("invitations_digest_key"), None);
         assert_eq!(dup("user_roles_pkey"), None);
         assert_eq!(duplicate_of(Some("23505"), None), None);
     }

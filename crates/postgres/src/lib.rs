@@ -24,8 +24,12 @@
 //!   users with their roles and the union of their custom roles' permissions and their
 //!   unexpired direct grants.
 //! - Every tenant query filters by `org_id`, but for what a bearer token alone names: the
-//!   look-up of a key or session by its digest, and recording when that credential (by
-//!   its id) was last used. Login throttles are keyed by account or address, no tenant's.
+//!   look-up of a key, session or invitation by its digest, and recording when that
+//!   credential (by its id) was last used. Login throttles are keyed by account or
+//!   address, no tenant's; the email outbox is the delivery worker's, across tenants.
+//! - [`Outbox`](roster_domain::ports::Outbox), the mail worker's port, is implemented on
+//!   [`PostgresStorage`]: each call one statement; concurrent claims take disjoint
+//!   messages (`FOR UPDATE SKIP LOCKED`), and a claim's attempt count fences its outcome.
 //!
 //! The schema lives in `migrations/postgres`; [`PostgresStorage::migrate`] applies it.
 #![warn(missing_docs)]
@@ -34,7 +38,9 @@ mod access;
 mod api_keys;
 mod audit;
 mod error;
+mod invitations;
 mod organizations;
+mod outbox;
 mod pipeline;
 #[cfg(test)]
 mod plans;

@@ -50,15 +50,16 @@ const ROLES_OF: &str = concat!(
 const INSERT: &str = "WITH new_org AS ( \
     INSERT INTO organizations (id, slug, name, domain, description, logo_url, icon_url, parent_id, seat_limit, \
         default_role_id, invitation_ttl_seconds, status, created_by, modified_by, created_at, updated_at, version, \
-        partner) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $25)) \
+        partner, default_login_url) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $25, $28)) \
     INSERT INTO roles (id, org_id, key, name, description, builtin, created_at, updated_at, version) \
     SELECT * FROM unnest($18::uuid[], $19::uuid[], $20::text[], $21::text[], $22::text[], $23::bool[], \
         $24::timestamptz[], $26::timestamptz[], $27::bigint[])";
 
 const UPDATE: &str = "UPDATE organizations SET slug = $2, name = $3, domain = $4, description = $5, logo_url = $6, \
     icon_url = $7, parent_id = $8, seat_limit = $9, default_role_id = $10, invitation_ttl_seconds = $11, \
-    status = $12, modified_by = $13, updated_at = $14, version = $15, partner = $16 WHERE id = $1";
+    status = $12, modified_by = $13, updated_at = $14, version = $15, partner = $16, default_login_url = $17 \
+    WHERE id = $1";
 
 #[async_trait]
 impl OrganizationReads for PostgresStorage {
@@ -163,6 +164,7 @@ impl OrganizationWrites for PgTransaction {
             .bind(org.partner)
             .bind(updated)
             .bind(versions)
+            .bind(org.default_login_url.as_ref().map(|u| u.as_str()))
             .execute(&mut *conn)
             .await
             .map_err(store_error)?;
@@ -202,6 +204,7 @@ impl OrganizationWrites for PgTransaction {
             .bind(org.updated_at)
             .bind(org.version)
             .bind(org.partner)
+            .bind(org.default_login_url.as_ref().map(|u| u.as_str()))
             .execute(self.conn()?)
             .await
             .map_err(store_error)?;

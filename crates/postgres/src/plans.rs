@@ -1,12 +1,13 @@
 //! `EXPLAIN` of every query whose cost grows with the data, on 100k users of one
 //! organization (next to 20k of another and 5,000 small ones), with their roles, grants,
-//! sessions, API keys and audit events: each must be served by an index, never a
-//! sequential scan. The hot prepared statements are checked with their generic plan too,
+//! sessions, API keys, invitations, audit events and outbox messages: each must be served
+//! by an index, never a sequential scan. The hot prepared statements are checked with their generic plan too,
 //! the one PostgreSQL may settle on after a few executions.
 
 use chrono::{Duration, Utc};
 use roster_domain::audit::AuditQuery;
-use roster_domain::ids::{ApiKeyId, AuditEventId, OrgId, RoleId, SessionId, UserId};
+use roster_domain::ids::{ApiKeyId, AuditEventId, InvitationId, MessageId, OrgId, RoleId, SessionId, UserId};
+use roster_domain::invitation::{InvitationQuery, InvitationStatus};
 use roster_domain::ports::KeyOwnerFilter;
 use roster_domain::user::{UserCursor, UserFilter, UserQuery, UserSort, UserStatus};
 use roster_domain::values::{Email, Tag};
@@ -15,7 +16,9 @@ use sqlx::query::Query;
 use sqlx::{Connection as _, Executor as _, PgConnection, Postgres, QueryBuilder, Row as _};
 use uuid::Uuid;
 
-use crate::{PostgresStorage, access, api_keys, audit, organizations, roles, sessions, testing, users};
+use crate::{
+    PostgresStorage, access, api_keys, audit, invitations, organizations, outbox, roles, sessions, testing, users,
+};
 
 /// What [`seed`] made of one organization.
 struct Seeded {
@@ -25,7 +28,8 @@ struct Seeded {
 }
 
 /// Seeds `n` users (with role assignments, a fifth with grants, each with a session,
-/// a fifth with a personal key) and `2n` audit events into a new organization.
+/// a fifth with a personal key, nearly a third with an invitation), `2n` audit events and
+/// `2n` outbox messages (2% pending, a half of those claimed) into a new organization.
 async fn seed(storage: &PostgresStorage, slug: &str, n: i32) -> Seeded {
     let org = Uuid::now_v7();
     let (admin, member) = (Uuid::now_v7(), Uuid::now_v7());
@@ -77,6 +81,20 @@ async fn seed(storage: &PostgresStorage, slug: &str, n: i32) -> Seeded {
          details) \
          SELECT gen_random_uuid(), $1, 'user:' || (i % 1000), 'thing.action' || (i % 20), 'user', 't' || (i % 50000), \
              'req-' || i, now() - make_interval(secs => i), '{\"name\": \"x\"}' \
+         FROM generate_series(1, 2 * $5) AS i",
+        "INSERT INTO invitations (id, org_id, user_id, status, digest, invited_by, expires_at, created_at, \
+         updated_at, version) \
+         SELECT gen_random_uuid(), org_id, id, \
+             CASE WHEN random() < 0.7 THEN 'pending' WHEN random() < 0.5 THEN 'accepted' ELSE 'revoked' END, \
+             sha256(convert_to('i' || id::text, 'UTF8')), 't', \
+             now() + CASE WHEN random() < 0.5 THEN interval '1 day' ELSE interval '-1 day' END, now(), now(), 1 \
+         FROM users WHERE org_id = $1 AND random() < 0.3",
+        "INSERT INTO outbox_messages (id, org_id, recipient, template, params, status, attempts, next_attempt_at, \
+         locked_until, created_at, sent_at) \
+         SELECT gen_random_uuid(), $1, 'u' || i || '@example.com', 'invitation', NULL, \
+             CASE WHEN i % 50 = 0 THEN 'pending' WHEN i % 97 = 0 THEN 'failed' ELSE 'sent' END, 1, \
+             now() - make_interval(secs => i), CASE WHEN i % 100 = 0 THEN now() + interval '1 minute' END, \
+             now() - make_interval(secs => i), CASE WHEN i % 50 <> 0 THEN now() END \
          FROM generate_series(1, 2 * $5) AS i",
     ];
     for sql in statements {
@@ -245,16 +263,23 @@ async fn list_users_shapes(storage: &PostgresStorage, conn: &mut PgConnection, p
 }
 
 /// The statements authentication and permission checks run, prepared as the pipelined
-/// connections prepare them and explained with the connection's `plan_cache_mode`:
-/// [`every_list_shape_uses_an_index`] checks them with custom and with generic plans.
-/// Besides sequential scans, a merge join is flagged: a hot read of one row must not walk
-/// a whole index.
+/// connections prepare them, and the other prepared statements run often (the invitation
+/// look-up by token, the mail worker's claim), explained with the connection's
+/// `plan_cache_mode`: [`every_list_shape_uses_an_index`] checks them with custom and with
+/// generic plans. Besides sequential scans, a merge join is flagged: a hot read of one
+/// row must not walk a whole index.
 async fn access_shapes(storage: &PostgresStorage, conn: &mut PgConnection, plans: &mut Plans, big: &Seeded) {
     let mode: String = sqlx::query_scalar("SHOW plan_cache_mode").fetch_one(&mut *conn).await.unwrap();
     let ids = some_users(storage, big.org, 10).await;
     let digest: Vec<u8> =
         sqlx::query_scalar("SELECT digest FROM sessions OFFSET 5000 LIMIT 1").fetch_one(&storage.pool).await.unwrap();
     let digest: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let invitation: Vec<u8> = sqlx::query_scalar("SELECT digest FROM invitations OFFSET 5000 LIMIT 1")
+        .fetch_one(&storage.pool)
+        .await
+        .unwrap();
+    let invitation: String = invitation.iter().map(|b| format!("{b:02x}")).collect();
+    let until = (Utc::now() + Duration::minutes(5)).to_rfc3339();
     let org = big.org.as_uuid();
     let now = Utc::now().to_rfc3339();
     let list = |ids: &[Uuid]| ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(",");
@@ -273,6 +298,8 @@ async fn access_shapes(storage: &PostgresStorage, conn: &mut PgConnection, plans
         ),
         ("find_session", sessions::FIND, "bytea", format!("'\\x{digest}'")),
         ("find_api_key", api_keys::FIND, "bytea", format!("'\\x{digest}'")),
+        ("find_invitation", invitations::FIND, "bytea", format!("'\\x{invitation}'")),
+        ("claim_due_messages", outbox::CLAIM, "timestamptz, timestamptz, bigint", format!("'{now}', '{until}', 10")),
     ];
     for (i, (label, sql, types, args)) in shapes.iter().enumerate() {
         let name = format!("hot_{mode}_{i}");
@@ -349,6 +376,27 @@ async fn listing_shapes(storage: &PostgresStorage, conn: &mut PgConnection, plan
             })
             .await;
     }
+
+    let invitation = InvitationId::from_uuid(middle_id(storage, "invitations", org).await);
+    for status in
+        [None, Some(InvitationStatus::Pending), Some(InvitationStatus::Expired), Some(InvitationStatus::Revoked)]
+    {
+        for (page, after) in [("first page", None), ("middle page", Some(invitation))] {
+            let query = InvitationQuery { status, now, after, limit: 51 };
+            plans
+                .built(conn, format!("list_invitations: {status:?}, {page}"), |sql| {
+                    invitations::push_list_invitations(sql, org, &query);
+                })
+                .await;
+        }
+    }
+    let message = MessageId::from_uuid(middle_id(storage, "outbox_messages", org).await);
+    for (page, after) in [("first page", None), ("middle page", Some(message))] {
+        plans.built(conn, format!("list_messages: {page}"), |sql| outbox::push_list_messages(sql, after, 51)).await;
+    }
+    let sql = format!("EXPLAIN {}", users::DELETE);
+    let query = sqlx::query(&sql).bind(org.as_uuid()).bind(some_users(storage, org, 10).await).bind(now);
+    plans.check("delete_users (with their invitations)", &plan_of(conn, query).await);
 
     let sql = format!("EXPLAIN {}", access::LIST_GRANTS);
     let query = sqlx::query(&sql).bind(org.as_uuid()).bind(user.as_uuid());

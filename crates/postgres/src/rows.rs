@@ -11,8 +11,10 @@ use roster_domain::audit::AuditEvent;
 use roster_domain::error::StoreError;
 use roster_domain::grant::Grant;
 use roster_domain::hashing::PasswordHash;
-use roster_domain::ids::{ApiKeyId, AuditEventId, GrantId, OrgId, RoleId, SessionId, UserId};
+use roster_domain::ids::{ApiKeyId, AuditEventId, GrantId, InvitationId, MessageId, OrgId, RoleId, SessionId, UserId};
+use roster_domain::invitation::{Invitation, InvitationStatus};
 use roster_domain::organization::{OrgStatus, OrgSummary, Organization};
+use roster_domain::outbox::{Mail, MessageStatus, OutboxMessage};
 use roster_domain::permission::{Permission, PermissionSet};
 use roster_domain::ports::{RoleRef, UserAccess};
 use roster_domain::role::{BuiltinRole, Role, RoleKey};
@@ -34,8 +36,8 @@ use crate::error::InvalidRow;
 macro_rules! org_columns {
     () => {
         "o.id, o.slug, o.name, o.domain, o.description, o.logo_url, o.icon_url, o.parent_id, o.partner, \
-         o.seat_limit, o.default_role_id, o.invitation_ttl_seconds, o.status, o.created_by, o.modified_by, \
-         o.created_at, o.updated_at, o.version"
+         o.seat_limit, o.default_role_id, o.invitation_ttl_seconds, o.default_login_url, o.status, o.created_by, \
+         o.modified_by, o.created_at, o.updated_at, o.version"
     };
 }
 
@@ -86,6 +88,24 @@ macro_rules! grant_columns {
     };
 }
 
+/// The invitation columns [`invitation`] reads, from alias `i`, with its user's (alias
+/// `u`) email and role ids.
+macro_rules! invitation_columns {
+    () => {
+        "i.id, i.org_id, i.user_id, i.status, i.digest, i.invited_by, i.login_url, i.expires_at, i.created_at, \
+         i.updated_at, i.accepted_at, i.revoked_at, i.version, u.email, u.role_ids"
+    };
+}
+
+/// The outbox message columns [`outbox_message`] reads (unqualified: the claim's
+/// `RETURNING` names them so too).
+macro_rules! message_columns {
+    () => {
+        "id, org_id, recipient, template, params, status, attempts, next_attempt_at, last_error, delivered_via, \
+         created_at, sent_at"
+    };
+}
+
 /// The audit event columns [`audit_event`] reads, from alias `a`.
 macro_rules! audit_columns {
     () => {
@@ -94,8 +114,8 @@ macro_rules! audit_columns {
 }
 
 pub(crate) use {
-    audit_columns, grant_columns, key_columns, org_columns, role_columns, role_ids_column, session_columns,
-    user_columns,
+    audit_columns, grant_columns, invitation_columns, key_columns, message_columns, org_columns, role_columns,
+    role_ids_column, session_columns, user_columns,
 };
 
 /// A column type both drivers decode (sqlx for most queries, `tokio-postgres` for the
@@ -112,6 +132,9 @@ pub(crate) trait Columns {
 
     /// The `json`/`jsonb` value of column `name`, deserialized.
     fn json<T: DeserializeOwned>(&self, name: &str) -> Result<T, StoreError>;
+
+    /// The nullable `json`/`jsonb` value of column `name`, deserialized.
+    fn json_opt<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError>;
 }
 
 impl Columns for PgRow {
@@ -123,6 +146,11 @@ impl Columns for PgRow {
         let sqlx::types::Json(value) = self.try_get(name).map_err(StoreError::other)?;
         Ok(value)
     }
+
+    fn json_opt<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        let value: Option<sqlx::types::Json<T>> = self.try_get(name).map_err(StoreError::other)?;
+        Ok(value.map(|sqlx::types::Json(value)| value))
+    }
 }
 
 impl Columns for tokio_postgres::Row {
@@ -133,6 +161,11 @@ impl Columns for tokio_postgres::Row {
     fn json<T: DeserializeOwned>(&self, name: &str) -> Result<T, StoreError> {
         let tokio_postgres::types::Json(value) = self.try_get(name).map_err(StoreError::other)?;
         Ok(value)
+    }
+
+    fn json_opt<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        let value: Option<tokio_postgres::types::Json<T>> = self.try_get(name).map_err(StoreError::other)?;
+        Ok(value.map(|tokio_postgres::types::Json(value)| value))
     }
 }
 
@@ -172,6 +205,7 @@ pub(crate) fn organization<R: Columns>(row: &R) -> Result<Organization, StoreErr
         seat_limit: valid("seat_limit", seat_limit.map(u32::try_from).transpose())?,
         default_role_id: RoleId::from_uuid(col(row, "default_role_id")?),
         invitation_ttl: Duration::seconds(col(row, "invitation_ttl_seconds")?),
+        default_login_url: optional(row, "default_login_url", HttpUrl::parse)?,
         status: valid("status", OrgStatus::from_name(&status).ok_or("unknown organization status"))?,
         created_by: col(row, "created_by")?,
         modified_by: col(row, "modified_by")?,
@@ -309,6 +343,55 @@ pub(crate) fn grant<R: Columns>(row: &R) -> Result<Grant, StoreError> {
         created_at: col(row, "created_at")?,
         updated_at: col(row, "updated_at")?,
         version: col(row, "version")?,
+    })
+}
+
+/// An invitation from [`invitation_columns`].
+pub(crate) fn invitation<R: Columns>(row: &R) -> Result<Invitation, StoreError> {
+    let status: String = col(row, "status")?;
+    // `expired` is derived, never stored.
+    let status = InvitationStatus::from_name(&status).filter(|s| *s != InvitationStatus::Expired);
+    let role_ids: Vec<Uuid> = col(row, "role_ids")?;
+    Ok(Invitation {
+        id: InvitationId::from_uuid(col(row, "id")?),
+        org_id: OrgId::from_uuid(col(row, "org_id")?),
+        user_id: UserId::from_uuid(col(row, "user_id")?),
+        email: valid("email", Email::parse(col::<String>(row, "email")?))?,
+        role_ids: role_ids.into_iter().map(RoleId::from_uuid).collect(),
+        status: valid("status", status.ok_or("unknown invitation status"))?,
+        digest: SecretDigest::from_bytes(digest_bytes(row)?),
+        invited_by: col(row, "invited_by")?,
+        login_url: optional(row, "login_url", HttpUrl::parse)?,
+        expires_at: col(row, "expires_at")?,
+        created_at: col(row, "created_at")?,
+        updated_at: col(row, "updated_at")?,
+        accepted_at: col(row, "accepted_at")?,
+        revoked_at: col(row, "revoked_at")?,
+        version: col(row, "version")?,
+    })
+}
+
+/// An outbox message from [`message_columns`]. A message whose `params` were erased has
+/// no mail; one whose `params` do not make up its template is invalid.
+pub(crate) fn outbox_message<R: Columns>(row: &R) -> Result<OutboxMessage, StoreError> {
+    let template: String = col(row, "template")?;
+    let params: Option<BTreeMap<String, String>> = row.json_opt("params")?;
+    let mail = params
+        .map(|params| valid("params", Mail::from_parts(&template, &params).ok_or("does not fit its template")))
+        .transpose()?;
+    let status: String = col(row, "status")?;
+    Ok(OutboxMessage {
+        id: MessageId::from_uuid(col(row, "id")?),
+        org_id: col::<Option<Uuid>>(row, "org_id")?.map(OrgId::from_uuid),
+        recipient: valid("recipient", Email::parse(col::<String>(row, "recipient")?))?,
+        mail,
+        status: valid("status", MessageStatus::from_name(&status).ok_or("unknown message status"))?,
+        attempts: valid("attempts", u32::try_from(col::<i32>(row, "attempts")?))?,
+        next_attempt_at: col(row, "next_attempt_at")?,
+        last_error: col(row, "last_error")?,
+        delivered_via: col(row, "delivered_via")?,
+        created_at: col(row, "created_at")?,
+        sent_at: col(row, "sent_at")?,
     })
 }
 

@@ -76,8 +76,17 @@ const REPLACE_ROLES: &str = "WITH dropped AS ( \
     INSERT INTO user_roles (org_id, user_id, role_id) SELECT $1, $2, unnest($3::uuid[]) \
     ON CONFLICT (org_id, user_id, role_id) DO NOTHING";
 
-const DELETE: &str = "UPDATE users SET status = 'deleted', updated_at = $3, version = version + 1 \
-    WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND status <> 'deleted' RETURNING id";
+/// Soft-deletes the users and revokes their pending invitations (expired ones included,
+/// so none can be resent) through `invitations_org_user_idx`, in one statement. An
+/// invitation is updated only once its user was, so each user is locked before its
+/// invitations: the port's lock order.
+pub(crate) const DELETE: &str = "WITH deleted AS ( \
+        UPDATE users SET status = 'deleted', updated_at = $3, version = version + 1 \
+        WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND status <> 'deleted' RETURNING id), \
+    revoked AS ( \
+        UPDATE invitations SET status = 'revoked', revoked_at = $3, updated_at = $3, version = version + 1 \
+        WHERE org_id = $1 AND user_id IN (SELECT id FROM deleted) AND status = 'pending') \
+    SELECT id FROM deleted";
 
 /// A user with its organization's summary, from [`GET`].
 fn user_view<R: Columns>(row: &R) -> Result<UserView, StoreError> {

@@ -136,6 +136,7 @@ async fn seed(read_clients: ReadClients, users: usize) -> Seeded {
         seat_limit: None,
         default_role_id: roles[2].id,
         invitation_ttl: Duration::days(7),
+        default_login_url: None,
         status: OrgStatus::Active,
         created_by: "test".into(),
         modified_by: "test".into(),

@@ -9,6 +9,9 @@
 //! | `EmailTaken`, `UsernameTaken`, `SlugTaken` | 409 | `email_taken`, … |
 //! | `SeatLimitReached` | 409 | `seat_limit_reached` |
 //! | `LastOwner`, `RoleInUse`, `ImmutableRole`, `RoleKeyTaken`, `GrantExists` | 409 | `last_owner`, … |
+//! | `InvitationInvalid` | 404 | `invitation_invalid` |
+//! | `InvitationExpired`, `InvitationRevoked` | 410 | `invitation_expired`, `invitation_revoked` |
+//! | `InvitationAccepted`, `InvitationSettled` | 409 | `invitation_already_accepted`, `invitation_not_pending` |
 //! | `VersionMismatch` | 412 | `version_mismatch` (current version in `detail`) |
 //! | `RateLimited` | 429 + `Retry-After` (seconds) | `rate_limited` |
 //! | `Unauthenticated` | 401 + `WWW-Authenticate` | `unauthenticated` |
@@ -18,7 +21,10 @@
 //! A reached seat limit is 409, not 422: the request itself is valid and would succeed
 //! once a seat is freed, so it conflicts with the organization's current state. The same
 //! holds for the last owner, a role still held, a built-in role and a taken role key or
-//! grant.
+//! grant, and for an invitation that was already accepted (its token is single-use) or
+//! settled (it can no longer be resent or revoked). An expired or revoked invitation token is 410: the link worked
+//! once and never will again. An unknown token is 404 and says nothing of any
+//! organization.
 
 use std::error::Error as StdError;
 use std::fmt::Write as _;
@@ -150,7 +156,8 @@ fn domain_problem(e: &Error) -> (Problem, Option<&'static str>) {
     use StatusCode as S;
     let status = match e {
         Error::Validation(_) => S::UNPROCESSABLE_ENTITY,
-        Error::NotFound(_) => S::NOT_FOUND,
+        Error::NotFound(_) | Error::InvitationInvalid => S::NOT_FOUND,
+        Error::InvitationExpired | Error::InvitationRevoked => S::GONE,
         Error::EmailTaken
         | Error::UsernameTaken
         | Error::SlugTaken
@@ -159,7 +166,9 @@ fn domain_problem(e: &Error) -> (Problem, Option<&'static str>) {
         | Error::RoleInUse { .. }
         | Error::ImmutableRole
         | Error::RoleKeyTaken
-        | Error::GrantExists => S::CONFLICT,
+        | Error::GrantExists
+        | Error::InvitationAccepted
+        | Error::InvitationSettled { .. } => S::CONFLICT,
         Error::VersionMismatch { .. } => S::PRECONDITION_FAILED,
         Error::RateLimited { .. } => S::TOO_MANY_REQUESTS,
         Error::Unauthenticated => S::UNAUTHORIZED,
@@ -240,6 +249,12 @@ mod tests {
             (Error::ImmutableRole, 409, "immutable_role"),
             (Error::RoleKeyTaken, 409, "role_key_taken"),
             (Error::GrantExists, 409, "grant_exists"),
+            (Error::NotFound(Resource::Invitation), 404, "not_found"),
+            (Error::InvitationInvalid, 404, "invitation_invalid"),
+            (Error::InvitationExpired, 410, "invitation_expired"),
+            (Error::InvitationRevoked, 410, "invitation_revoked"),
+            (Error::InvitationAccepted, 409, "invitation_already_accepted"),
+            (Error::InvitationSettled { status: "accepted" }, 409, "invitation_not_pending"),
             (Error::RateLimited { retry_after_secs: 30 }, 429, "rate_limited"),
             (Error::VersionMismatch { current: 7 }, 412, "version_mismatch"),
             (Error::Unauthenticated, 401, "unauthenticated"),
@@ -278,6 +293,16 @@ mod tests {
         let (p, _) = ApiError::from(Error::Internal("password=hunter2 at db.internal".into())).to_problem();
         assert!(!p.detail.contains("hunter2"));
         assert!(p.errors.is_empty());
+    }
+
+    #[test]
+    fn invitation_problems_say_what_became_of_the_invitation() {
+        let detail = |e: Error| ApiError::from(e).to_problem().0.detail;
+        assert!(detail(Error::InvitationExpired).contains("expired"));
+        assert!(detail(Error::InvitationRevoked).contains("revoked"));
+        assert!(detail(Error::InvitationAccepted).contains("already accepted"));
+        assert!(detail(Error::InvitationSettled { status: "revoked" }).contains("is revoked"));
+        assert!(detail(Error::InvitationInvalid).contains("not valid"));
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //!   request id ([`problem::Problem`]); the status of each domain error is chosen in one
 //!   place, [`error`].
 //! - `Authorization: Bearer <token>` — an API key (`rst_…`) or a login session (`rss_…`) —
-//!   on every `/v1` route but `POST /v1/auth/login`; `Roster-Version: 1` (or none) on
+//!   on every `/v1` route but `POST /v1/auth/login` and `POST /v1/invitations/accept`; `Roster-Version: 1` (or none) on
 //!   requests, always on responses; `x-request-id` taken or generated and echoed;
 //!   `ETag` / `If-Match` carry resource versions.
 #![warn(missing_docs)]
@@ -34,6 +34,7 @@ mod handlers;
 pub mod metrics;
 mod middleware;
 pub mod openapi;
+mod pages;
 pub mod problem;
 
 #[cfg(test)]
@@ -57,7 +58,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
 use utoipa_axum::routes;
 use utoipa_scalar::{Scalar, Servable as _};
 
-use crate::handlers::{access, api_keys, audit, auth, grants, ops, organizations, roles, sessions, users};
+use crate::handlers::{access, api_keys, audit, auth, grants, invitations, ops, organizations, roles, sessions, users};
 
 /// The largest request body accepted: 64 KiB. Larger ones get `413 payload_too_large`.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -110,6 +111,11 @@ fn api_routes() -> OpenApiRouter<RestState> {
         .routes(routes!(access::effective_permissions))
         // The route's limit applies inside the router's, so it wins.
         .routes(routes!(access::check_permissions).layer(DefaultBodyLimit::max(MAX_CHECKS_BODY_BYTES)))
+        .routes(routes!(invitations::list_invitations))
+        .routes(routes!(invitations::get_invitation))
+        .routes(routes!(invitations::resend_invitation))
+        .routes(routes!(invitations::revoke_invitation))
+        .routes(routes!(invitations::accept_invitation))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::revoke_session))
         .routes(routes!(audit::list_audit_events))
@@ -128,7 +134,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// The whole HTTP application: the `/v1` API, the operational endpoints (`/healthz`,
-/// `/readyz`, `/metrics`, `/openapi.json`, `/docs`) and all middleware.
+/// `/readyz`, `/metrics`, `/openapi.json`, `/docs`), the invitation page for people
+/// (`/invite/{token}`, HTML, not in the API document) and all middleware.
 pub fn router(state: RestState) -> Router {
     let (api, doc) = api_routes().split_for_parts();
     let doc = openapi::finish(doc, state.roster.settings().password_policy.min_chars());
@@ -141,6 +148,7 @@ pub fn router(state: RestState) -> Router {
     };
     let app = api
         .route("/openapi.json", axum::routing::get(move || ops::openapi_json(doc_json.clone())))
+        .route("/invite/{token}", axum::routing::get(pages::show).post(pages::submit))
         .merge(Scalar::with_url("/docs", doc))
         .fallback(handlers::route_not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)

@@ -23,12 +23,15 @@ use crate::problem::{FieldError, PROBLEM_JSON, Problem};
     info(
         title = "Roster",
         description = "Multi-tenant user management: organizations, users, roles, permissions, \
-            API keys, sessions and audit events.\n\n\
-            Every `/v1` operation but login takes `Authorization: Bearer <token>`: an API key or \
-            a session token from `POST /v1/auth/login`. What a caller may do is decided by its \
-            permissions; anything outside its organizations is `404`. Errors are RFC 9457 \
+            API keys, invitations, sessions and audit events.\n\n\
+            Every `/v1` operation but login and invitation acceptance takes \
+            `Authorization: Bearer <token>`: an API key or a session token from \
+            `POST /v1/auth/login`. What a caller may do is decided by its permissions; anything \
+            outside its organizations is `404`. Errors are RFC 9457 \
             `application/problem+json` bodies with a stable `code`. Single resources carry their \
-            version as `ETag`; send it back in `If-Match` to update or delete only that version.",
+            version as `ETag`; send it back in `If-Match` to update or delete only that version.\n\n\
+            Invitees accept their invitation on the HTML page the email links to, \
+            `/invite/{token}` (outside this API), or through `POST /v1/invitations/accept`.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     modifiers(&BearerScheme),
@@ -40,6 +43,7 @@ use crate::problem::{FieldError, PROBLEM_JSON, Problem};
             Forbidden,
             NotFound,
             Conflict,
+            Gone,
             PreconditionFailed,
             PayloadTooLarge,
             UnsupportedMediaType,
@@ -55,6 +59,7 @@ use crate::problem::{FieldError, PROBLEM_JSON, Problem};
         (name = "roles", description = "Built-in and custom roles of one organization"),
         (name = "permissions", description = "Direct permission grants, effective permissions and checks"),
         (name = "api-keys", description = "Service keys of an organization and personal keys of a user"),
+        (name = "invitations", description = "Invitations of users created without a password, and their acceptance"),
         (name = "auth", description = "Password login, logout and the caller"),
         (name = "sessions", description = "Login sessions of a user"),
         (name = "audit", description = "Who changed what, when"),
@@ -249,6 +254,7 @@ const LINKS: &[LinkSpec] = &[
     link("create_organization", "201", "ListRoles", "list_roles").with(ORG),
     link("create_organization", "201", "CreateRole", "create_role").with(ORG),
     link("create_organization", "201", "ListAuditEvents", "list_audit_events").with(ORG),
+    link("create_organization", "201", "ListInvitations", "list_invitations").with(ORG),
     link("get_organization", "200", "UpdateOrganization", "update_organization").with(ORG_VERSION).body(DEFAULT_ROLE),
     link("get_organization", "200", "DeleteOrganization", "delete_organization").with(ORG_VERSION),
     link("update_organization", "200", "GetOrganization", "get_organization").with(ORG),
@@ -360,12 +366,17 @@ problem_responses! {
     /// 403.
     Forbidden => "The caller lacks the permission, or would hand out more than it holds (`forbidden`)";
     /// 404.
-    NotFound => "No such resource, or outside the caller's reach (`not_found`)";
+    NotFound => "No such resource, or outside the caller's reach (`not_found`); an unknown, malformed \
+        or replaced invitation token (`invitation_invalid`)";
     /// 409.
     Conflict => "Conflicts with the current state: `email_taken`, `username_taken`, `slug_taken`, \
         `seat_limit_reached`, `last_owner` (the organization would have no active owner), \
         `role_in_use` (give `reassign_to`), `immutable_role` (built-in roles), `role_key_taken`, \
-        `grant_exists`";
+        `grant_exists`, `invitation_already_accepted` (invitation tokens work once), \
+        `invitation_not_pending` (only pending or expired invitations can be resent or revoked)";
+    /// 410.
+    Gone => "The invitation token expired (`invitation_expired`; an administrator can resend the \
+        invitation) or the invitation was revoked (`invitation_revoked`)";
     /// 412.
     PreconditionFailed => "`If-Match` names a stale version; `detail` gives the current one \
         (`version_mismatch`)";

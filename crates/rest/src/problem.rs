@@ -2,7 +2,8 @@
 //!
 //! An error becomes a [`Problem`] (see [`crate::error`]); [`finish`] then stamps the
 //! request id into it and turns any other error response (axum's own 405, a layer's 413)
-//! into a problem too, so clients never see a body of another shape.
+//! into a problem too, so clients never see a body of another shape. The one exception
+//! is the HTML of the invitation pages ([`OwnBody`]).
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -136,6 +137,11 @@ fn title_of(code: &str, status: StatusCode) -> &'static str {
         "immutable_role" => "Immutable role",
         "role_key_taken" => "Role key taken",
         "grant_exists" => "Grant exists",
+        "invitation_invalid" => "Invitation not valid",
+        "invitation_expired" => "Invitation expired",
+        "invitation_revoked" => "Invitation revoked",
+        "invitation_already_accepted" => "Invitation already accepted",
+        "invitation_not_pending" => "Invitation not pending",
         "rate_limited" => "Too many requests",
         "unavailable" => "Service unavailable",
         "internal" => "Internal error",
@@ -154,6 +160,11 @@ impl IntoResponse for Problem {
     }
 }
 
+/// Marks a response whose body is meant for people (the invitation pages): [`finish`]
+/// leaves it as it is, whatever its status.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OwnBody;
+
 fn is_problem(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
 }
@@ -162,6 +173,9 @@ fn is_problem(headers: &HeaderMap) -> bool {
 pub async fn finish(req: Request, next: Next) -> Response {
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let mut res = next.run(req).await;
+    if res.extensions().get::<OwnBody>().is_some() {
+        return res;
+    }
     let problem = match res.extensions_mut().remove::<Problem>() {
         Some(problem) => problem,
         None if (res.status().is_client_error() || res.status().is_server_error()) && !is_problem(res.headers()) => {

@@ -16,6 +16,9 @@ pub(crate) enum AdapterError {
     /// The transaction was used after its commit.
     #[error("the transaction was already committed")]
     Finished,
+    /// A value the domain may hold but storage never does.
+    #[error("cannot store {0}")]
+    Unstorable(&'static str),
     /// An overwrite found no row to overwrite.
     #[error("no {0} row to update")]
     NoRow(&'static str),

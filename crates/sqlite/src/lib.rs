@@ -15,6 +15,10 @@
 //! queue (up to the 10 s busy timeout) instead of failing when a read-then-write
 //! transaction would have to upgrade its lock, and the `*_for_update` reads need no row
 //! locks of their own.
+//!
+//! The mail worker's [`roster_domain::ports::Outbox`] is implemented on [`SqliteStorage`]
+//! too: each claim or mark is one statement in a `BEGIN IMMEDIATE` transaction of its own,
+//! so concurrent workers' claims are serial and never share a message.
 #![warn(missing_docs)]
 
 mod access;
@@ -22,7 +26,9 @@ mod api_keys;
 mod audit;
 mod error;
 mod grants;
+mod invitations;
 mod organizations;
+mod outbox;
 mod roles;
 mod rows;
 mod sessions;
@@ -179,6 +185,7 @@ mod tests {
             seat_limit: Some(10),
             default_role_id,
             invitation_ttl: Organization::default_invitation_ttl(),
+            default_login_url: None,
             status: OrgStatus::Active,
             created_by: "test".into(),
             modified_by: "test".into(),
@@ -264,9 +271,9 @@ mod tests {
         ));
     }
 
-    /// 0002 upgrades a database that 0001 made and that holds rows: organizations are not
-    /// partners, roles were last changed when made and are at version 1, keys are unscoped
-    /// service keys never used.
+    /// 0002 and 0003 upgrade a database that 0001 made and that holds rows: organizations
+    /// are not partners and have no default login URL, roles were last changed when made
+    /// and are at version 1, keys are unscoped service keys never used.
     #[tokio::test]
     async fn the_access_control_migration_keeps_existing_rows_readable() {
         let dir = tempfile::tempdir().unwrap();
@@ -311,7 +318,9 @@ mod tests {
 
         storage.migrate().await.unwrap();
         let org_id = OrgId::from_uuid(org);
-        assert!(!storage.get_organization(org_id).await.unwrap().expect("the organization").partner);
+        let upgraded = storage.get_organization(org_id).await.unwrap().expect("the organization");
+        assert!(!upgraded.partner);
+        assert_eq!(upgraded.default_login_url, None);
         let roles = storage.list_roles(org_id).await.unwrap();
         assert_eq!(roles.len(), 1);
         assert_eq!((roles[0].updated_at, roles[0].version), (roles[0].created_at, 1));

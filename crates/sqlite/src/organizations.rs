@@ -90,7 +90,8 @@ impl OrganizationWrites for SqliteTransaction {
         sqlx::query(
             "INSERT INTO organizations (id, slug, name, domain, description, logo_url, icon_url, parent_id, \
              seat_limit, default_role_id, invitation_ttl_seconds, status, created_by, modified_by, created_at, \
-             updated_at, version, partner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             updated_at, version, partner, default_login_url) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(org.id.to_string())
         .bind(org.slug.as_str())
@@ -110,6 +111,7 @@ impl OrganizationWrites for SqliteTransaction {
         .bind(org.updated_at)
         .bind(org.version)
         .bind(org.partner)
+        .bind(org.default_login_url.as_ref().map(|u| u.as_str()))
         .execute(&mut *op)
         .await
         .map_err(store_error)?;
@@ -128,7 +130,7 @@ impl OrganizationWrites for SqliteTransaction {
         let done = sqlx::query(
             "UPDATE organizations SET slug = ?, name = ?, domain = ?, description = ?, logo_url = ?, icon_url = ?, \
              parent_id = ?, seat_limit = ?, default_role_id = ?, invitation_ttl_seconds = ?, status = ?, \
-             modified_by = ?, updated_at = ?, version = ?, partner = ? WHERE id = ?",
+             modified_by = ?, updated_at = ?, version = ?, partner = ?, default_login_url = ? WHERE id = ?",
         )
         .bind(org.slug.as_str())
         .bind(org.name.as_str())
@@ -145,6 +147,7 @@ impl OrganizationWrites for SqliteTransaction {
         .bind(org.updated_at)
         .bind(org.version)
         .bind(org.partner)
+        .bind(org.default_login_url.as_ref().map(|u| u.as_str()))
         .bind(org.id.to_string())
         .execute(self.conn()?)
         .await

@@ -12,7 +12,9 @@ use roster_domain::error::StoreError;
 use roster_domain::grant::Grant;
 use roster_domain::hashing::PasswordHash;
 use roster_domain::ids::{OrgId, RoleId, UserId};
+use roster_domain::invitation::{Invitation, InvitationStatus};
 use roster_domain::organization::{OrgStatus, OrgSummary, Organization};
+use roster_domain::outbox::{Mail, MessageStatus, OutboxMessage};
 use roster_domain::permission::{Permission, PermissionSet};
 use roster_domain::ports::{RoleRef, UserAccess};
 use roster_domain::role::{BuiltinRole, Role, RoleKey};
@@ -33,7 +35,7 @@ pub(crate) const ORG_COLUMNS: &str = "o.id AS id, o.slug AS slug, o.name AS name
      o.seat_limit AS seat_limit, o.default_role_id AS default_role_id, \
      o.invitation_ttl_seconds AS invitation_ttl_seconds, o.status AS status, o.created_by AS created_by, \
      o.modified_by AS modified_by, o.created_at AS created_at, o.updated_at AS updated_at, o.version AS version, \
-     o.partner AS partner";
+     o.partner AS partner, o.default_login_url AS default_login_url";
 
 /// The role columns, for a query aliasing `roles` as `r`.
 pub(crate) const ROLE_COLUMNS: &str = "r.id AS id, r.org_id AS org_id, r.key AS key, r.name AS name, \
@@ -71,6 +73,20 @@ pub(crate) const GRANT_COLUMNS: &str = "g.id AS id, g.org_id AS org_id, g.user_i
 pub(crate) const AUDIT_COLUMNS: &str = "e.id AS id, e.org_id AS org_id, e.actor AS actor, e.action AS action, \
      e.target_type AS target_type, e.target_id AS target_id, e.request_id AS request_id, \
      e.occurred_at AS occurred_at, e.details AS details";
+
+/// The invitation columns, for a query aliasing `invitations` as `i` joined with its user
+/// as `u`: the invitee's email and role ids (in id order, as [`USER_COLUMNS`] gathers them)
+/// are the user's.
+pub(crate) const INVITATION_COLUMNS: &str = "i.id AS id, i.org_id AS org_id, i.user_id AS user_id, \
+     u.email AS email, i.status AS status, i.digest AS digest, i.invited_by AS invited_by, i.login_url AS login_url, \
+     i.expires_at AS expires_at, i.created_at AS created_at, i.updated_at AS updated_at, \
+     i.accepted_at AS accepted_at, i.revoked_at AS revoked_at, i.version AS version, \
+     (SELECT json_group_array(role_id) FROM (SELECT ur.role_id FROM user_roles ur \
+      WHERE ur.org_id = i.org_id AND ur.user_id = i.user_id ORDER BY ur.role_id)) AS role_ids";
+
+/// The outbox message columns (a table or `RETURNING` clause without alias).
+pub(crate) const MESSAGE_COLUMNS: &str = "id, org_id, recipient, template, params, status, attempts, \
+     next_attempt_at, last_error, delivered_via, created_at, sent_at";
 
 /// Reads a column as `T`; a missing column or incompatible type is a storage failure.
 fn get<'r, T>(row: &'r SqliteRow, column: &'static str) -> Result<T, StoreError>
@@ -144,12 +160,21 @@ pub(crate) fn organization(row: &SqliteRow) -> Result<Organization, StoreError> 
         seat_limit,
         default_role_id: id(row, "default_role_id")?,
         invitation_ttl,
+        default_login_url: parsed_opt(row, "default_login_url", HttpUrl::parse)?,
         status: parsed(row, "status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))?,
         created_by: get(row, "created_by")?,
         modified_by: get(row, "modified_by")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         version: get(row, "version")?,
+    })
+}
+
+/// Role ids as stored by a `json_group_array`: a JSON array of id strings.
+fn role_ids_of(row: &SqliteRow) -> Result<Vec<RoleId>, StoreError> {
+    parsed(row, "role_ids", |s| {
+        let raw: Vec<String> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
+        raw.iter().map(|r| r.parse::<RoleId>().map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()
     })
 }
 
@@ -189,10 +214,7 @@ pub(crate) fn user(row: &SqliteRow) -> Result<User, StoreError> {
         let raw: BTreeMap<String, String> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
         Metadata::parse(raw).map_err(|e| e.to_string())
     })?;
-    let role_ids = parsed(row, "role_ids", |s| {
-        let raw: Vec<String> = serde_json::from_str(&s).map_err(|e| e.to_string())?;
-        raw.iter().map(|r| r.parse::<RoleId>().map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()
-    })?;
+    let role_ids = role_ids_of(row)?;
     Ok(User {
         id: id(row, "id")?,
         org_id: id(row, "org_id")?,
@@ -295,6 +317,61 @@ pub(crate) fn audit_event(row: &SqliteRow) -> Result<AuditEvent, StoreError> {
     })
 }
 
+/// An invitation from a row selected with [`INVITATION_COLUMNS`]. `expired` is never
+/// stored, so a row saying it is reported rather than trusted.
+pub(crate) fn invitation(row: &SqliteRow) -> Result<Invitation, StoreError> {
+    let status = parsed(row, "status", |s| match InvitationStatus::from_name(&s) {
+        Some(InvitationStatus::Expired) | None => Err("unknown invitation status"),
+        Some(status) => Ok(status),
+    })?;
+    Ok(Invitation {
+        id: id(row, "id")?,
+        org_id: id(row, "org_id")?,
+        user_id: id(row, "user_id")?,
+        email: parsed(row, "email", Email::parse)?,
+        role_ids: role_ids_of(row)?,
+        status,
+        digest: digest_of(row)?,
+        invited_by: get(row, "invited_by")?,
+        login_url: parsed_opt(row, "login_url", HttpUrl::parse)?,
+        expires_at: get(row, "expires_at")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        accepted_at: get(row, "accepted_at")?,
+        revoked_at: get(row, "revoked_at")?,
+        version: get(row, "version")?,
+    })
+}
+
+/// An outbox message from a row selected with [`MESSAGE_COLUMNS`]. A message whose stored
+/// mail is unknown or unreadable reads as having none (like an erased one) rather than
+/// failing the read: one bad row must not stop the delivery of every other message.
+pub(crate) fn outbox_message(row: &SqliteRow) -> Result<OutboxMessage, StoreError> {
+    let template: String = get(row, "template")?;
+    let params: Option<String> = get(row, "params")?;
+    let mail = params.and_then(|raw| match serde_json::from_str::<BTreeMap<String, String>>(&raw) {
+        Ok(params) => Mail::from_parts(&template, &params),
+        Err(e) => {
+            tracing::warn!(template = %template, error = %e, "an outbox message's parameters are not a JSON object of strings");
+            None
+        }
+    });
+    let attempts: i64 = get(row, "attempts")?;
+    Ok(OutboxMessage {
+        id: id(row, "id")?,
+        org_id: id_opt(row, "org_id")?,
+        recipient: parsed(row, "recipient", Email::parse)?,
+        mail,
+        status: parsed(row, "status", |s| MessageStatus::from_name(&s).ok_or("unknown message status"))?,
+        attempts: u32::try_from(attempts).map_err(|e| bad("attempts", e))?,
+        next_attempt_at: get(row, "next_attempt_at")?,
+        last_error: get(row, "last_error")?,
+        delivered_via: get(row, "delivered_via")?,
+        created_at: get(row, "created_at")?,
+        sent_at: get(row, "sent_at")?,
+    })
+}
+
 /// What one user may do, from a row of the `user_access` statement: `user_id`, `status`,
 /// `roles` (a JSON array of `[id, key, builtin (0 or 1)]` arrays) and `permissions` (a JSON array
 /// of strings).
@@ -358,6 +435,11 @@ pub(crate) fn org_state(row: &SqliteRow) -> Result<(Option<OrgStatus>, bool), St
     let status = parsed_opt(row, "org_status", |s| OrgStatus::from_name(&s).ok_or("unknown organization status"))?;
     let partner: Option<bool> = get(row, "org_partner")?;
     Ok((status, partner.unwrap_or(false)))
+}
+
+/// A mail's parameters as stored: a JSON object of strings.
+pub(crate) fn params_json(mail: &Mail) -> Result<String, StoreError> {
+    serde_json::to_string(&mail.params()).map_err(StoreError::other)
 }
 
 /// Tags as stored: a JSON array of strings.

@@ -14,7 +14,7 @@ use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 use crate::error::{AdapterError, store_error};
 use crate::rows::{self, USER_COLUMNS};
-use crate::{SqliteStorage, SqliteTransaction, access, grants};
+use crate::{SqliteStorage, SqliteTransaction, access, grants, invitations};
 
 /// How many ids one soft-delete statement binds, well under SQLite's variable limit.
 const DELETE_CHUNK: usize = 500;
@@ -303,9 +303,11 @@ impl UserWrites for SqliteTransaction {
             let deleted: Vec<String> = sql.build_query_scalar().fetch_all(&mut *op).await.map_err(store_error)?;
             changed.extend(deleted);
         }
-        op.commit().await.map_err(store_error)?;
         // In the caller's order, each once.
-        Ok(ids.iter().copied().filter(|id| changed.remove(&id.to_string())).collect())
+        let deleted: Vec<UserId> = ids.iter().copied().filter(|id| changed.remove(&id.to_string())).collect();
+        invitations::revoke_of_users(&mut op, org, &deleted, at).await?;
+        op.commit().await.map_err(store_error)?;
+        Ok(deleted)
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(org = %org), err(level = "debug"))]

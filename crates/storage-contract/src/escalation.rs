@@ -9,7 +9,7 @@ use roster_domain::role::BuiltinRole;
 use roster_domain::service::{CreateApiKeyInput, GrantInput, Roster, Settings};
 use roster_domain::user_input::{CreateUserInput, UpdateUserInput};
 
-use crate::fixtures::{PlainHasher, Store, roster_with_platform};
+use crate::fixtures::{PlainHasher, Store, as_storage, roster_with_platform};
 
 /// An admin's personal key, verified (and cached) by a second instance, is demoted to
 /// member through the first instance. Before the cache expires, the second instance
@@ -18,7 +18,7 @@ use crate::fixtures::{PlainHasher, Store, roster_with_platform};
 /// storage, re-read at the moment of granting, says member.
 pub async fn a_demoted_admin_cannot_grant_through_another_instances_cache(store: Store) {
     let (first, platform) = roster_with_platform(&store).await;
-    let second = Roster::new(Arc::clone(&store), Arc::new(PlainHasher), Settings::default());
+    let second = Roster::new(as_storage(&store), Arc::new(PlainHasher), Settings::default());
     let org = first
         .create_organization(
             &platform,

@@ -13,7 +13,7 @@ use roster_domain::hashing::{HashingError, PasswordHash, PasswordHasher};
 use roster_domain::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
 use roster_domain::organization::{OrgStatus, Organization};
 use roster_domain::permission::{Permission, PermissionSet};
-use roster_domain::ports::KeyOwnerFilter;
+use roster_domain::ports::{KeyOwnerFilter, Storage};
 use roster_domain::role::{BuiltinRole, Role, RoleKey};
 use roster_domain::service::{Roster, Settings};
 use roster_domain::session::Session;
@@ -114,6 +114,7 @@ pub(crate) fn new_org(slug: &str) -> OrgFixture {
         seat_limit: None,
         default_role_id: roles[2].id,
         invitation_ttl: Organization::default_invitation_ttl(),
+        default_login_url: None,
         status: OrgStatus::Active,
         created_by: "contract".to_owned(),
         modified_by: "contract".to_owned(),
@@ -422,6 +423,11 @@ pub(crate) async fn insert_sessions(store: &Store, sessions: &[Session]) {
     tx.commit().await.expect("commit");
 }
 
+/// The store as the use cases take it.
+pub(crate) fn as_storage(store: &Store) -> Arc<dyn Storage> {
+    Arc::clone(store) as Arc<dyn Storage>
+}
+
 /// A password hasher for tests: no real hashing, instant.
 #[derive(Debug)]
 pub(crate) struct PlainHasher;
@@ -440,7 +446,7 @@ impl PasswordHasher for PlainHasher {
 /// The use cases over `store`, with a platform principal made the way the operator CLI
 /// makes one (a platform key, then authentication with its secret).
 pub(crate) async fn roster_with_platform(store: &Store) -> (Arc<Roster>, Principal) {
-    let roster = Roster::new(Arc::clone(store), Arc::new(PlainHasher), Settings::default());
+    let roster = Roster::new(as_storage(store), Arc::new(PlainHasher), Settings::default());
     let (_key, secret) = roster.create_platform_key("contract").await.expect("create_platform_key");
     let principal = roster.authenticate(secret.expose()).await.expect("the platform key authenticates");
     assert!(principal.is_platform());

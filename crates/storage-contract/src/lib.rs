@@ -6,7 +6,7 @@
 //! uniqueness errors, same visibility of deleted rows, same list orders and cursors,
 //! same transaction semantics, and the concurrency rules of the use cases hold on it.
 //!
-//! Each test is a `pub async fn(Arc<dyn Storage>)` in one of the modules below; the
+//! Each test is a `pub async fn(`[`Store`]`)` in one of the modules below; the
 //! [`contract_tests!`] macro turns them all into `#[tokio::test]`s for an adapter:
 //!
 //! ```text
@@ -23,7 +23,8 @@
 //! The factory expression is awaited once per test; it may evaluate to a [`TestStore`]
 //! (to keep a guard such as a temporary directory alive for the test with
 //! [`TestStore::keep`], or to drop a per-test database after a passing test with
-//! [`TestStore::teardown`]) or to any [`Storage`] value.
+//! [`TestStore::teardown`]) or to any value that is both [`Storage`] and [`Outbox`] (the
+//! mail worker's port, which every adapter implements on its storage).
 //!
 //! ## The contract beyond the port docs
 //!
@@ -45,7 +46,14 @@
 //! - a login failure exactly `window` after the previous one still counts on; one later
 //!   starts the count afresh;
 //! - `delete_role` succeeds while deleted users still hold the role;
-//! - audit `since` is inclusive, `until` exclusive.
+//! - audit `since` is inclusive, `until` exclusive;
+//! - invitations are read whatever their user's state, a deleted user's included, and
+//!   `delete_users` revokes every stored-pending invitation of the users it deletes, the
+//!   expired ones too;
+//! - an outbox message is due at its `next_attempt_at` (inclusive) and its lease is over
+//!   at `locked_until` (exclusive, like every expiry); a failed attempt with a retry time
+//!   ends the lease, so the message is due again at that time even within the old lease;
+//!   a claim changes nothing but `attempts` (and the lease).
 #![warn(missing_docs)]
 
 use std::any::Any;
@@ -54,7 +62,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use roster_domain::ports::Storage;
+use roster_domain::ports::{Outbox, Storage};
 
 pub mod access;
 pub mod api_keys;
@@ -63,8 +71,10 @@ pub mod concurrency;
 pub mod escalation;
 mod fixtures;
 pub mod grants;
+pub mod invitations;
 pub mod listing;
 pub mod organizations;
+pub mod outbox;
 pub mod owners;
 pub mod partners;
 pub mod personal_keys;
@@ -74,26 +84,32 @@ pub mod throttle;
 pub mod transactions;
 pub mod users;
 
+/// What the suite tests: the storage ports and the outbox, which every adapter implements
+/// on one value.
+pub trait ContractStorage: Storage + Outbox {}
+
+impl<T: Storage + Outbox + ?Sized> ContractStorage for T {}
+
 /// What every test body takes: a fresh, migrated store of its own.
-pub type Store = Arc<dyn Storage>;
+pub type Store = Arc<dyn ContractStorage>;
 
 /// A fresh, migrated store for one test, with whatever must live as long as it (a
 /// temporary directory, a database handle to drop afterwards).
 pub struct TestStore {
     // Fields drop in declaration order: the store before the guards it may depend on.
-    storage: Arc<dyn Storage>,
+    storage: Store,
     guards: Vec<Box<dyn Any + Send>>,
     teardown: Option<Pin<Box<dyn Future<Output = ()>>>>,
 }
 
 impl TestStore {
     /// Wraps a store.
-    pub fn new(storage: impl Storage + 'static) -> Self {
+    pub fn new(storage: impl Storage + Outbox + 'static) -> Self {
         Self::from_arc(Arc::new(storage))
     }
 
     /// Wraps a store that is already shared.
-    pub fn from_arc(storage: Arc<dyn Storage>) -> Self {
+    pub fn from_arc(storage: Store) -> Self {
         Self { storage, guards: Vec::new(), teardown: None }
     }
 
@@ -128,7 +144,7 @@ impl TestStore {
     }
 }
 
-impl<S: Storage + 'static> From<S> for TestStore {
+impl<S: Storage + Outbox + 'static> From<S> for TestStore {
     fn from(storage: S) -> Self {
         Self::new(storage)
     }
@@ -145,7 +161,7 @@ impl fmt::Debug for TestStore {
 
 /// Expands to one `#[tokio::test(flavor = "multi_thread", worker_threads = 4)]` per
 /// contract test, each awaiting `$factory` for a fresh store (a [`TestStore`] or any
-/// [`Storage`] value) and running the test body on it. Tests are named
+/// [`Storage`] + [`Outbox`] value) and running the test body on it. Tests are named
 /// `<module>::<test>`, e.g. `users::deleting_a_user_frees_email_and_username`.
 ///
 /// The invoking crate needs `roster-storage-contract` as a (dev-)dependency; tokio is
@@ -170,6 +186,7 @@ macro_rules! contract_tests {
                 organizations_list_in_id_order_with_keyset_pages,
                 roles_are_listed_per_organization_builtins_first,
                 organization_status_and_version_round_trip,
+                default_login_url_round_trips_through_insert_and_update,
             ],
             users: [
                 user_round_trips_every_field,
@@ -289,6 +306,26 @@ macro_rules! contract_tests {
                 audit_filters_select_matching_events,
                 audit_time_range_and_cursor,
             ],
+            invitations: [
+                invitation_round_trips_with_its_users_email_and_roles,
+                invitation_reads_its_users_current_email_and_roles,
+                invitation_access_with_another_org_id_finds_nothing,
+                status_filter_judges_expiry_at_the_querys_instant,
+                invitations_list_in_id_order_with_keyset_pages,
+                update_invitation_persists_its_changes_and_retires_the_old_digest,
+                delete_users_revokes_the_pending_invitations_of_deleted_users,
+                concurrent_acceptances_of_one_invitation_admit_exactly_one,
+                concurrent_updates_of_one_invitation_are_serialised_by_its_lock,
+            ],
+            outbox: [
+                queued_messages_round_trip,
+                only_committed_messages_are_delivered,
+                claims_lease_due_messages_until_the_lease_ends,
+                mark_sent_is_fenced_by_the_attempt_count,
+                mark_failed_retries_at_the_given_time_or_gives_up,
+                messages_list_in_id_order_with_keyset_pages,
+                concurrent_claims_never_share_a_message,
+            ],
         }
     };
 }
@@ -348,6 +385,8 @@ mod tests {
             ("sessions", include_str!("sessions.rs")),
             ("throttle", include_str!("throttle.rs")),
             ("audit", include_str!("audit.rs")),
+            ("invitations", include_str!("invitations.rs")),
+            ("outbox", include_str!("outbox.rs")),
         ];
         let mut count = 0;
         for (module, source) in modules {

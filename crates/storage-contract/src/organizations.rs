@@ -42,6 +42,7 @@ pub async fn organization_round_trips_every_field(store: Store) {
     org.seat_limit = Some(u32::MAX);
     org.default_role_id = child.roles[0].id;
     org.invitation_ttl = Duration::seconds(90 * 24 * 3600);
+    org.default_login_url = Some(HttpUrl::parse("https://child.example.com/login?next=%2F&x=1").unwrap());
     org.created_by = "api_key:0190c8b4-0000-7000-8000-000000000001".to_owned();
     org.modified_by = "operator".to_owned();
     org.created_at = at("2024-02-29T23:59:59.123456Z");
@@ -133,6 +134,7 @@ pub async fn updated_organization_reads_back_changed(store: Store) {
     org.seat_limit = None;
     org.default_role_id = fixture.admin();
     org.invitation_ttl = Duration::seconds(3600);
+    org.default_login_url = Some(HttpUrl::parse("https://acme.com/sign-in").unwrap());
     org.modified_by = "api_key:someone-else".to_owned();
     org.updated_at = at("2030-01-02T03:04:05.678901Z");
     org.version = 2;
@@ -240,4 +242,27 @@ pub async fn organization_status_and_version_round_trip(store: Store) {
     tx.update_organization(&changed).await.unwrap();
     drop(tx);
     assert_eq!(store.get_organization(fixture.id()).await.unwrap(), Some(fixture.org));
+}
+
+/// The default login URL round-trips through insert and update: set, changed and cleared.
+pub async fn default_login_url_round_trips_through_insert_and_update(store: Store) {
+    let mut fixture = new_org("acme");
+    fixture.org.default_login_url = Some(HttpUrl::parse("https://acme.example/login").unwrap());
+    insert_org(&store, &fixture).await;
+    let bare = create_org(&store, "bare").await;
+    assert_eq!(store.get_organization(fixture.id()).await.unwrap(), Some(fixture.org.clone()));
+    assert_eq!(store.get_organization(bare.id()).await.unwrap().unwrap().default_login_url, None);
+
+    let mut org = fixture.org.clone();
+    for (version, url) in [(2, Some("http://intranet.acme.example:8080/sso?tenant=acme")), (3, None)] {
+        org.default_login_url = url.map(|u| HttpUrl::parse(u).unwrap());
+        org.version = version;
+        update_org(&store, &org).await;
+        assert_eq!(store.get_organization(org.id).await.unwrap(), Some(org.clone()), "version {version}");
+    }
+    let mut set = bare.org.clone();
+    set.default_login_url = Some(HttpUrl::parse("https://bare.example/").unwrap());
+    set.version = 2;
+    update_org(&store, &set).await;
+    assert_eq!(store.get_organization(set.id).await.unwrap(), Some(set));
 }

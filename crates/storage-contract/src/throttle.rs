@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use roster_domain::session::ThrottleState;
 
 use crate::concurrency::race;
-use crate::fixtures::{Store, at};
+use crate::fixtures::{Store, as_storage, at};
 
 const ACCOUNT: &str = "account:0190c8b4-0000-7000-8000-000000000001:ada@example.com";
 const ADDRESS: &str = "ip:203.0.113.7";
@@ -166,7 +166,7 @@ pub async fn concurrent_wrong_logins_check_at_most_the_limit(store: Store) {
     setup.create_user(&platform, org.id, input).await.expect("create_user");
     let hasher = Arc::new(CountingHasher::default());
     let settings = Settings::default();
-    let roster = Arc::new(Roster::new(Arc::clone(&store), Arc::clone(&hasher) as _, settings));
+    let roster = Arc::new(Roster::new(as_storage(&store), Arc::clone(&hasher) as _, settings));
     let results = race(N, |i| {
         let roster = Arc::clone(&roster);
         async move {

@@ -9,6 +9,8 @@ use crate::{Result, display_command, postgres};
 
 /// The name of this phase in `--only` and in the results.
 pub const NAME: &str = "pgbench";
+/// The name of the single-row INSERT phase.
+pub const INSERT_NAME: &str = "pgbench_insert";
 
 /// pgbench's threads: one per core of the 2-core target machine.
 const THREADS: u32 = 2;
@@ -66,12 +68,49 @@ impl Pgbench<'_> {
             .args(["-c", &clients.to_string(), "-j", &THREADS.min(clients).to_string()])
             .args(["-T", &seconds.to_string()])
             .arg(self.url);
+        self.measure(&mut command)
+    }
+}
+
+/// The users-like table the insert baseline writes: a UUID key, the organization, a
+/// unique (organization, email) index as Roster's users have, and the usual columns.
+pub const INSERT_TABLE_SQL: &str = "DROP TABLE IF EXISTS bench_users; DROP SEQUENCE IF EXISTS bench_users_seq; \
+     CREATE SEQUENCE bench_users_seq; \
+     CREATE TABLE bench_users (id uuid PRIMARY KEY, org_id uuid NOT NULL, email text NOT NULL, \
+     username text NOT NULL, name text NOT NULL, status text NOT NULL, role_ids uuid[] NOT NULL, \
+     created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, version bigint NOT NULL, \
+     UNIQUE (org_id, email))";
+
+/// One single-row INSERT per transaction, each with a new email.
+const INSERT_SCRIPT: &str = "INSERT INTO bench_users (id, org_id, email, username, name, status, role_ids, \
+     created_at, updated_at, version) SELECT gen_random_uuid(), '00000000-0000-7000-8000-000000000001', \
+     'user' || n || '@load.example', 'user' || n, 'Load User', 'invited', \
+     ARRAY['00000000-0000-7000-8000-000000000002'::uuid], now(), now(), 1 \
+     FROM nextval('bench_users_seq') AS n;\n";
+
+impl Pgbench<'_> {
+    /// `pgbench -f <one INSERT> -M prepared -c <clients> -j 2 -T <seconds>` into
+    /// [`INSERT_TABLE_SQL`]'s table, which the caller creates.
+    pub fn insert_only(&self, clients: u32, seconds: u64, script_dir: &Path) -> Result<PgbenchResult> {
+        let script = script_dir.join("insert-user.sql");
+        std::fs::write(&script, INSERT_SCRIPT).map_err(|err| format!("cannot write {}: {err}", script.display()))?;
+        let mut command = self.command();
+        command
+            .args(["-M", "prepared", "-n", "-f"])
+            .arg(&script)
+            .args(["-c", &clients.to_string(), "-j", &THREADS.min(clients).to_string()])
+            .args(["-T", &seconds.to_string()])
+            .arg(self.url);
+        self.measure(&mut command)
+    }
+
+    fn measure(&self, command: &mut Command) -> Result<PgbenchResult> {
         let output = command.output().map_err(|err| format!("cannot run pgbench: {err}"))?;
         let stdout = String::from_utf8_lossy(&output.stdout);
         if !output.status.success() {
             return Err(format!(
                 "`{}` failed ({}):\n{stdout}{}",
-                redacted(&command, self.url),
+                redacted(command, self.url),
                 output.status,
                 String::from_utf8_lossy(&output.stderr).trim()
             ));

@@ -29,6 +29,8 @@ pub struct Report {
     seed: Option<(usize, Duration)>,
     scenarios: Vec<(&'static Scenario, Stats)>,
     pgbench: Option<PgbenchResult>,
+    pgbench_insert: Option<PgbenchResult>,
+    argon2_rate: Option<f64>,
 }
 
 /// The finished report.
@@ -51,7 +53,7 @@ impl Report {
             "users": args.users,
             "cores": std::thread::available_parallelism().map_or(0, usize::from),
         });
-        Self { config, seed: None, scenarios: Vec::new(), pgbench: None }
+        Self { config, seed: None, scenarios: Vec::new(), pgbench: None, pgbench_insert: None, argon2_rate: None }
     }
 
     pub fn seed(&mut self, users: usize, elapsed: Duration) {
@@ -64,6 +66,14 @@ impl Report {
 
     pub fn pgbench(&mut self, result: PgbenchResult) {
         self.pgbench = Some(result);
+    }
+
+    pub fn pgbench_insert(&mut self, result: PgbenchResult) {
+        self.pgbench_insert = Some(result);
+    }
+
+    pub fn argon2_rate(&mut self, hashes_per_sec: f64) {
+        self.argon2_rate = Some(hashes_per_sec);
     }
 
     pub fn finish(&self) -> Outcome {
@@ -80,9 +90,9 @@ impl Report {
         for (scenario, stats) in &self.scenarios {
             let ratio = pgbench_tps.map(|tps| stats.rps() / tps);
             let p99 = stats.latency_ms(0.99);
-            let baseline_rps = |name: &str| {
-                self.scenarios.iter().find(|(s, _)| s.name == name).map(|(_, b)| b.rps()).filter(|r| *r > 0.0)
-            };
+            let baseline = |name: &str| self.scenarios.iter().find(|(s, _)| s.name == name).map(|(_, b)| b);
+            let baseline_rps = |name: &str| baseline(name).map(Stats::rps).filter(|r| *r > 0.0);
+            let insert_tps = self.pgbench_insert.as_ref().map(|p| p.tps).filter(|tps| *tps > 0.0);
             let (passed, target_text) = match scenario.target {
                 Target::None => (None, "diagnostic, no target".to_owned()),
                 Target::Pgbench => (
@@ -103,6 +113,34 @@ impl Report {
                         ),
                     ),
                     None => (None, format!("n/a ({baseline} not run)")),
+                },
+                Target::PgbenchInsert { min_ratio } => match insert_tps {
+                    Some(tps) => (
+                        Some(stats.rps() >= tps * min_ratio),
+                        format!("{:.2}× pgbench INSERT {tps:.0}/s (target ≥{min_ratio}×)", stats.rps() / tps),
+                    ),
+                    None => (None, "n/a (pgbench_insert not run)".to_owned()),
+                },
+                Target::Argon2 { min_ratio } => match self.argon2_rate {
+                    Some(rate) if rate > 0.0 => (
+                        Some(stats.rps() >= rate * min_ratio),
+                        format!(
+                            "{:.0}% of argon2id {rate:.1}/s (target ≥{:.0}%)",
+                            stats.rps() / rate * 100.0,
+                            min_ratio * 100.0
+                        ),
+                    ),
+                    _ => (None, "n/a (argon2id not run)".to_owned()),
+                },
+                Target::P99Factor { baseline: name, max_factor } => match baseline(name) {
+                    Some(base) if base.requests > 0 => {
+                        let base_p99 = base.latency_ms(0.99);
+                        (
+                            Some(p99 <= base_p99 * max_factor),
+                            format!("p99 {:.2}× {name}'s {base_p99:.2}ms (target ≤{max_factor}×)", p99 / base_p99),
+                        )
+                    }
+                    _ => (None, format!("n/a ({name} not run)")),
                 },
             };
             if passed == Some(false) {
@@ -158,6 +196,12 @@ impl Report {
                 let _ = writeln!(table, "{:<18} cpu: {} (loadgen = pgbench)", "", cpu.summary());
             }
         }
+        if let Some(insert) = &self.pgbench_insert {
+            let _ = writeln!(table, "{:<18} tps={:.0} (single-row INSERT, unique index)", "pgbench INSERT", insert.tps);
+        }
+        if let Some(rate) = self.argon2_rate {
+            let _ = writeln!(table, "{:<18} {rate:.1} hashes/s (one thread per core)", "argon2id");
+        }
         let foreign = self
             .scenarios
             .iter()
@@ -188,6 +232,12 @@ impl Report {
                 "transactions": p.transactions,
                 "cpu_cores": p.cpu.as_ref().map(cpu_json),
             })),
+            "pgbench_insert": self.pgbench_insert.as_ref().map(|p| json!({
+                "mode": "one INSERT per transaction, -M prepared",
+                "tps": round(p.tps, 1),
+                "latency_avg_ms": p.latency_avg_ms,
+            })),
+            "argon2id_hashes_per_sec": self.argon2_rate.map(|r| round(r, 2)),
             "all_passed": all_passed,
         });
         let errors = (!errors.is_empty()).then(|| format!("bench: {}", errors.join("; ")));

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
-use http_body_util::Empty;
+use http::header::CONTENT_TYPE;
+use http_body_util::Full;
 use hyper::body::Bytes;
 use prost::Message as _;
 use roster_domain::ids::{OrgId, UserId};
@@ -26,6 +27,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use super::cpu::Probe;
 use super::loadgen::{self, Client, LoadSpec, SplitMix64, Stats};
+use super::seed;
 use super::wire::{self, Http1};
 use crate::Result;
 
@@ -75,7 +77,17 @@ pub enum Target {
     Absolute { min_rps: f64, max_p99_ms: f64 },
     /// At most `max_overhead` (a fraction) slower than the scenario `baseline` in the same run.
     Overhead { baseline: &'static str, max_overhead: f64 },
+    /// At least `min_ratio` × pgbench's single-row INSERT rate into a users-like table.
+    PgbenchInsert { min_ratio: f64 },
+    /// At least `min_ratio` × the machine's argon2id rate, measured in the same run.
+    Argon2 { min_ratio: f64 },
+    /// A p99 latency at most `max_factor` × that of the scenario `baseline` in the same run.
+    P99Factor { baseline: &'static str, max_factor: f64 },
 }
+
+/// Connections of the latency probes (GET at rest and while hashing): few enough that
+/// they measure what one reader waits, not how much the server can do.
+pub const PROBE_CONNECTIONS: usize = 4;
 
 /// Every scenario, in the order they run.
 pub const ALL: &[Scenario] = &[
@@ -114,6 +126,39 @@ pub const ALL: &[Scenario] = &[
         label: "gRPC BatchCheck10",
         run: grpc_batch_check,
         target: Target::None,
+        default: true,
+    },
+    // Creating invited users: one transaction (user, invitation, outbox email, audit
+    // event), no hashing.
+    Scenario {
+        name: "rest_create_invited",
+        label: "REST create (inv.)",
+        run: rest_create_invited,
+        target: Target::PgbenchInsert { min_ratio: 0.2 },
+        default: true,
+    },
+    // Creating users with a password: bound by argon2id.
+    Scenario {
+        name: "rest_create_password",
+        label: "REST create (pwd)",
+        run: rest_create_password,
+        target: Target::Argon2 { min_ratio: 0.85 },
+        default: true,
+    },
+    // GET latency seen by a few readers, at rest and while password creations run
+    // (--connections of them, hashing on every core).
+    Scenario {
+        name: "rest_get_probe",
+        label: "REST GET probe",
+        run: rest_get_probe,
+        target: Target::None,
+        default: true,
+    },
+    Scenario {
+        name: "rest_get_while_hashing",
+        label: "GET while hashing",
+        run: rest_get_while_hashing,
+        target: Target::P99Factor { baseline: "rest_get_probe", max_factor: 2.0 },
         default: true,
     },
     // Diagnostic: GetUser from tonic's generated client (tower buffer, codec, body layers),
@@ -191,10 +236,111 @@ impl Client for RestGetUser {
             .uri(uri)
             .header(HOST, self.host.clone())
             .header(AUTHORIZATION, self.auth.clone())
-            .body(Empty::new())
+            .body(Full::new(Bytes::new()))
             .map_err(|err| format!("cannot build the request: {err}"))?;
         let (status, body) = self.http.send(request).await?;
         if status == StatusCode::OK { Ok(()) } else { Err(format!("HTTP {status}: {}", excerpt(&body))) }
+    }
+}
+
+fn rest_get_probe(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    let token = context.api_key.clone();
+    rest_get_user_as(context, token, LoadSpec { connections: PROBE_CONNECTIONS, ..spec }, probe)
+}
+
+/// The GET probe while `spec.connections` clients create users with passwords, from before
+/// its warm-up until after its window.
+fn rest_get_while_hashing(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    Box::pin(async move {
+        let hashing = LoadSpec {
+            connections: spec.connections,
+            warmup: std::time::Duration::ZERO,
+            duration: spec.warmup + spec.duration + std::time::Duration::from_secs(2),
+        };
+        let creations = rest_create_users(context.clone(), "hashing", Some(seed::PASSWORD), hashing, probe.clone());
+        // The probe connects after the creators and warms up while hashing is under way.
+        let reads = async {
+            tokio::task::yield_now().await;
+            rest_get_probe(context, spec, probe).await
+        };
+        let (reads, creations) = tokio::join!(reads, creations);
+        let creations = creations?;
+        if creations.errors > 0 {
+            return Err(format!("password creations failed meanwhile: {:?}", creations.error_samples));
+        }
+        reads
+    })
+}
+
+// --- REST: POST /v1/organizations/{org}/users ----------------------------------------------
+
+fn rest_create_invited(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    rest_create_users(context, "invited", None, spec, probe)
+}
+
+fn rest_create_password(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
+    rest_create_users(context, "password", Some(seed::PASSWORD), spec, probe)
+}
+
+/// Creates users with fresh emails (`{kind}-{run}-{connection}-{n}@load.example`), with a
+/// password or invited.
+fn rest_create_users(
+    context: Arc<Context>,
+    kind: &'static str,
+    password: Option<&'static str>,
+    spec: LoadSpec,
+    probe: Probe,
+) -> BoxFuture<Result<Stats>> {
+    Box::pin(async move {
+        let uri: Uri = format!("/v1/organizations/{}/users", context.org_id)
+            .parse()
+            .map_err(|err| format!("bad request path: {err}"))?;
+        let auth = HeaderValue::try_from(bearer(&context.api_key)).map_err(|err| err.to_string())?;
+        let host = HeaderValue::try_from(context.http_addr.to_string()).map_err(|err| err.to_string())?;
+        let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+        let addr = context.http_addr;
+        let connect = |index: usize| {
+            let (uri, auth, host) = (uri.clone(), auth.clone(), host.clone());
+            async move {
+                let http = Http1::connect(addr).await?;
+                let prefix = format!("{kind}-{run}-{index}");
+                Ok(RestCreateUser { http, uri, auth, host, prefix, password, next: 0 })
+            }
+        };
+        loadgen::run(&spec, connect, probe).await
+    })
+}
+
+struct RestCreateUser {
+    http: Http1,
+    uri: Uri,
+    auth: HeaderValue,
+    host: HeaderValue,
+    prefix: String,
+    password: Option<&'static str>,
+    next: u64,
+}
+
+impl Client for RestCreateUser {
+    async fn call(&mut self) -> Result<(), String> {
+        self.next += 1;
+        let mut body = serde_json::json!({
+            "email": format!("{}-{}@load.example", self.prefix, self.next),
+            "name": "Load User",
+        });
+        if let Some(password) = self.password {
+            body["password"] = password.into();
+        }
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(self.uri.clone())
+            .header(HOST, self.host.clone())
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .map_err(|err| format!("cannot build the request: {err}"))?;
+        let (status, body) = self.http.send(request).await?;
+        if status == StatusCode::CREATED { Ok(()) } else { Err(format!("HTTP {status}: {}", excerpt(&body))) }
     }
 }
 

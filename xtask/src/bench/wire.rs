@@ -18,7 +18,7 @@ use std::task::Poll;
 
 use http::header::{AUTHORIZATION, CONTENT_TYPE, TE};
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri};
-use http_body_util::{BodyExt as _, Empty};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
@@ -75,8 +75,8 @@ async fn tcp_connect(addr: SocketAddr) -> Result<TcpStream> {
 
 /// One HTTP/1.1 keep-alive connection (hyper's connection-level client, no pool).
 pub struct Http1 {
-    sender: http1::SendRequest<Empty<Bytes>>,
-    conn: Conn<http1::Connection<TokioIo<TcpStream>, Empty<Bytes>>>,
+    sender: http1::SendRequest<Full<Bytes>>,
+    conn: Conn<http1::Connection<TokioIo<TcpStream>, Full<Bytes>>>,
 }
 
 impl Http1 {
@@ -89,7 +89,7 @@ impl Http1 {
     }
 
     /// Sends `request` and reads the whole body.
-    pub async fn send(&mut self, request: Request<Empty<Bytes>>) -> Result<(StatusCode, Bytes)> {
+    pub async fn send(&mut self, request: Request<Full<Bytes>>) -> Result<(StatusCode, Bytes)> {
         let Self { sender, conn } = self;
         conn.run(async move {
             sender.ready().await.map_err(|err| format!("connection lost: {err}"))?;

@@ -10,7 +10,10 @@ use http_body_util::BodyExt as _;
 use roster::server::rest_router;
 use roster::wiring::Backend;
 use roster_domain::clock::{Clock, SystemClock};
+use roster_domain::outbox::{Mail, OutboxMessage, RetryPolicy};
+use roster_domain::ports::Outbox;
 use roster_domain::service::{Roster, Settings};
+use roster_mail::{SmtpSettings, SmtpTransport, Worker, WorkerConfig};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use tower::ServiceExt as _;
@@ -35,17 +38,47 @@ impl Clock for TestClock {
     }
 }
 
+/// Where the service's email goes.
+#[derive(Debug, Clone, Default)]
+pub enum MailTo {
+    /// Nowhere: messages stay queued in the outbox, where tests read them.
+    #[default]
+    Outbox,
+    /// This SMTP server, through the delivery worker `roster serve` runs (fast retries).
+    Smtp(String),
+}
+
 /// One running service on a fresh database.
 pub struct TestApp {
     router: axum::Router,
+    /// The REST server's address (the same router also serves in-process requests).
+    pub http_addr: SocketAddr,
     /// The gRPC server's address.
     pub grpc_addr: SocketAddr,
     /// A platform key's secret.
     pub platform_key: String,
     /// The service's clock.
     pub clock: Arc<TestClock>,
-    _stop: oneshot::Sender<()>,
+    backend: Backend,
+    _stop: Vec<oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// A delivery worker sending to `url` on the test clock, retrying quickly.
+pub fn smtp_worker(backend: &Backend, url: &str, clock: Arc<TestClock>) -> Worker {
+    let smtp = SmtpTransport::new(&SmtpSettings {
+        url: url.to_owned().into(),
+        from: "Roster <roster@test.example>".to_owned(),
+        timeout: std::time::Duration::from_secs(10),
+    })
+    .expect("smtp transport");
+    let config = WorkerConfig {
+        poll_interval: std::time::Duration::from_millis(50),
+        lease: std::time::Duration::from_secs(30),
+        batch: 16,
+        retry: RetryPolicy { base: Duration::milliseconds(20), max: Duration::milliseconds(200), max_attempts: 10 },
+    };
+    Worker::new(backend.outbox(), Arc::new(smtp), clock, config)
 }
 
 /// An RFC 3339 time (UTC, `Z`) for request bodies and query strings.
@@ -86,33 +119,104 @@ impl Reply {
 
 impl TestApp {
     pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let backend = Backend::sqlite(&dir.path().join("roster.db")).await.expect("open sqlite");
-        Self::start(backend, Some(dir)).await
+        Self::sqlite_with(MailTo::Outbox).await
     }
 
     pub async fn postgres() -> Self {
-        let storage = roster_postgres::testing::fresh_database().await;
-        Self::start(Backend::Postgres(storage), None).await
+        Self::postgres_with(MailTo::Outbox).await
     }
 
-    async fn start(backend: Backend, dir: Option<tempfile::TempDir>) -> Self {
+    pub async fn sqlite_with(mail: MailTo) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backend = Backend::sqlite(&dir.path().join("roster.db")).await.expect("open sqlite");
+        Self::start(backend, Some(dir), mail).await
+    }
+
+    pub async fn postgres_with(mail: MailTo) -> Self {
+        let storage = roster_postgres::testing::fresh_database().await;
+        Self::start(Backend::Postgres(storage), None, mail).await
+    }
+
+    async fn start(backend: Backend, dir: Option<tempfile::TempDir>, mail: MailTo) -> Self {
         backend.migrate().await.expect("migrate");
         let clock = Arc::new(TestClock::default());
-        let roster = Arc::new(
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let http_addr = http.local_addr().expect("addr");
+        let mut roster =
             Roster::new(backend.storage(), Arc::new(roster::hasher::BlockingHasher::new(2)), Settings::default())
-                .with_clock(clock.clone()),
-        );
+                .with_clock(clock.clone())
+                .with_public_url(format!("http://{http_addr}"));
+        let mut stops = Vec::new();
+        if let MailTo::Smtp(url) = mail {
+            let worker = smtp_worker(&backend, &url, clock.clone());
+            roster = roster.with_mail_signal(worker.mail_signal());
+            let (stop, stopped) = oneshot::channel::<()>();
+            stops.push(stop);
+            tokio::spawn(async move {
+                worker
+                    .run(async move {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        }
+        let roster = Arc::new(roster);
         let (_, secret) = roster.create_platform_key("test").await.expect("platform key");
         let metrics = roster::telemetry::metrics_handle();
-        let router = rest_router(roster.clone(), backend, metrics);
+        let router = rest_router(roster.clone(), backend.clone(), metrics);
+        let (stop, stopped) = oneshot::channel::<()>();
+        stops.push(stop);
+        let app = router.clone().into_make_service_with_connect_info::<SocketAddr>();
+        tokio::spawn(async move {
+            let _ = axum::serve(http, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let grpc_addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
+        stops.push(stop);
         tokio::spawn(roster_grpc::serve(listener, roster.clone(), async move {
             let _ = stopped.await;
         }));
-        Self { router, grpc_addr, platform_key: secret.expose().to_owned(), clock, _stop: stop, _dir: dir }
+        Self {
+            router,
+            http_addr,
+            grpc_addr,
+            platform_key: secret.expose().to_owned(),
+            clock,
+            backend,
+            _stop: stops,
+            _dir: dir,
+        }
+    }
+
+    /// The outbox, as the delivery worker sees it.
+    pub fn outbox(&self) -> Arc<dyn Outbox> {
+        self.backend.outbox()
+    }
+
+    /// Every email queued for `recipient`, oldest first.
+    pub async fn mail_to(&self, recipient: &str) -> Vec<OutboxMessage> {
+        let all = self.outbox().list_messages(None, 200).await.expect("outbox");
+        all.into_iter().filter(|m| m.recipient.as_str() == recipient).collect()
+    }
+
+    /// The link of the last invitation emailed to `recipient`.
+    pub async fn invitation_link(&self, recipient: &str) -> String {
+        let mail = self.mail_to(recipient).await.into_iter().rev().find_map(|m| m.mail);
+        match mail {
+            Some(Mail::Invitation { accept_url, .. }) => accept_url,
+            other => panic!("no invitation email to {recipient}: {other:?}"),
+        }
+    }
+
+    /// The token of the last invitation emailed to `recipient`.
+    pub async fn invitation_token(&self, recipient: &str) -> String {
+        let link = self.invitation_link(recipient).await;
+        link.rsplit('/').next().expect("token").to_owned()
     }
 
     /// The service's current time.

@@ -7,6 +7,7 @@ mod auth;
 mod binary;
 mod grpc;
 mod harness;
+mod invitations;
 mod matrix;
 mod organizations;
 mod roles;

@@ -5,6 +5,7 @@ mod authentication;
 mod authorization;
 mod errors;
 mod grants;
+mod invitations;
 mod organizations;
 mod platform;
 mod roles;

@@ -133,3 +133,46 @@ async fn the_seat_limit_is_failed_precondition_with_the_limit() {
     let info = tonic_types::StatusExt::get_details_error_info(&status).expect("error info");
     assert_eq!(info.metadata.get("limit").map(String::as_str), Some("1"));
 }
+
+#[tokio::test]
+async fn the_default_login_url_is_set_read_and_cleared() {
+    let server = TestServer::start().await;
+    let mut orgs = server.orgs();
+    let org = orgs
+        .create_organization(pb::CreateOrganizationRequest {
+            slug: "acme".into(),
+            name: "Acme".into(),
+            default_login_url: Some("https://acme.example/login".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("create")
+        .into_inner();
+    assert_eq!(org.default_login_url.as_deref(), Some("https://acme.example/login"));
+
+    let bad = orgs
+        .update_organization(pb::UpdateOrganizationRequest {
+            organization_id: org.id.clone(),
+            organization: Some(pb::OrganizationPatch {
+                default_login_url: Some("ftp://acme.example".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect_err("not an http(s) url");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert_eq!(violations(&bad), ["organization.default_login_url"]);
+
+    let cleared = orgs
+        .update_organization(pb::UpdateOrganizationRequest {
+            organization_id: org.id.clone(),
+            update_mask: Some(FieldMask { paths: vec!["default_login_url".into()] }),
+            ..Default::default()
+        })
+        .await
+        .expect("clear")
+        .into_inner();
+    assert_eq!(cleared.default_login_url, None);
+    assert_eq!(cleared.version, org.version + 1);
+}

@@ -12,7 +12,7 @@ use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
 use crate::support::TestServer;
 
 /// Every `roster.v1` service.
-const SERVICES: [&str; 9] = [
+const SERVICES: [&str; 10] = [
     "roster.v1.OrganizationService",
     "roster.v1.UserService",
     "roster.v1.AuthService",
@@ -22,6 +22,7 @@ const SERVICES: [&str; 9] = [
     "roster.v1.ApiKeyService",
     "roster.v1.SessionService",
     "roster.v1.AuditService",
+    "roster.v1.InvitationService",
 ];
 
 #[tokio::test]

@@ -7,10 +7,13 @@ use async_trait::async_trait;
 use roster_domain::hashing::{Argon2id, HashingError, PasswordHash, PasswordHasher};
 use roster_domain::ids::OrgId;
 use roster_domain::mocks::FixedClock;
+use roster_domain::outbox::Mail;
+use roster_domain::ports::Outbox as _;
 use roster_domain::service::{CreateApiKeyInput, Roster, Settings};
 use roster_domain::values::Password;
 use roster_grpc::pb;
 use roster_grpc::pb::api_key_service_client::ApiKeyServiceClient;
+use roster_grpc::pb::invitation_service_client::InvitationServiceClient;
 use roster_grpc::pb::organization_service_client::OrganizationServiceClient;
 use roster_grpc::pb::permission_grant_service_client::PermissionGrantServiceClient;
 use roster_grpc::pb::user_service_client::UserServiceClient;
@@ -74,6 +77,7 @@ impl Interceptor for Auth {
 pub type Authed = InterceptedService<Channel, Auth>;
 pub type Users = UserServiceClient<Authed>;
 pub type Orgs = OrganizationServiceClient<Authed>;
+pub type Invitations = InvitationServiceClient<Authed>;
 
 /// `Bearer <token>`.
 pub fn bearer(token: &str) -> String {
@@ -86,6 +90,8 @@ pub struct TestServer {
     pub channel: Channel,
     /// The server's clock, at 2025-01-01T00:00:00Z until a test moves it.
     pub clock: Arc<FixedClock>,
+    /// The server's storage, for what no API shows (the queued emails).
+    pub storage: SqliteStorage,
     platform_token: String,
     _shutdown: oneshot::Sender<()>,
     _dir: tempfile::TempDir,
@@ -101,7 +107,7 @@ impl TestServer {
         let storage = SqliteStorage::open(&dir.path().join("roster.db")).await.expect("open sqlite");
         storage.migrate().await.expect("migrate");
         let clock = Arc::new(FixedClock::default());
-        let roster = Roster::new(Arc::new(storage), Arc::new(TestHasher), settings).with_clock(clock.clone());
+        let roster = Roster::new(Arc::new(storage.clone()), Arc::new(TestHasher), settings).with_clock(clock.clone());
         let roster = Arc::new(roster);
         let (_, secret) = roster.create_platform_key("test").await.expect("platform key");
 
@@ -113,7 +119,15 @@ impl TestServer {
         }));
         // The socket is already listening, so connecting needs no wait for the server task.
         let channel = Endpoint::from_shared(format!("http://{addr}")).expect("uri").connect().await.expect("connect");
-        Self { roster, channel, clock, platform_token: secret.expose().to_owned(), _shutdown: shutdown, _dir: dir }
+        Self {
+            roster,
+            channel,
+            clock,
+            storage,
+            platform_token: secret.expose().to_owned(),
+            _shutdown: shutdown,
+            _dir: dir,
+        }
     }
 
     pub fn platform_token(&self) -> &str {
@@ -156,6 +170,40 @@ impl TestServer {
     /// An organization client with the platform key.
     pub fn orgs(&self) -> Orgs {
         self.orgs_with(Some(&format!("Bearer {}", self.platform_token)))
+    }
+
+    /// An invitation client sending `authorization: <value>`, or no header at all
+    /// (`AcceptInvitation` needs none).
+    pub fn invitations_with(&self, authorization: Option<&str>) -> Invitations {
+        InvitationServiceClient::new(self.authed(authorization))
+    }
+
+    /// An invitation client with the platform key.
+    pub fn invitations(&self) -> Invitations {
+        self.invitations_with(Some(&bearer(&self.platform_token)))
+    }
+
+    /// The emails queued so far, oldest first.
+    pub async fn mails(&self) -> Vec<(String, Mail)> {
+        let messages = self.storage.list_messages(None, 200).await.expect("list outbox");
+        messages.into_iter().filter_map(|m| Some((m.recipient.as_str().to_owned(), m.mail?))).collect()
+    }
+
+    /// The token of the latest invitation emailed to `email`: the last segment of the
+    /// email's `/invite/<token>` link.
+    pub async fn invitation_token(&self, email: &str) -> String {
+        let link = self
+            .mails()
+            .await
+            .into_iter()
+            .rev()
+            .find_map(|(to, mail)| match mail {
+                Mail::Invitation { accept_url, .. } if to == email => Some(accept_url),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no invitation emailed to {email}"));
+        let (_, token) = link.rsplit_once("/invite/").unwrap_or_else(|| panic!("not an invitation link: {link}"));
+        token.to_owned()
     }
 
     /// Creates an organization with the platform key.

@@ -1,6 +1,7 @@
 //! The user life cycle over gRPC.
 
 use prost_types::FieldMask;
+use roster_domain::outbox::Mail;
 use roster_grpc::pb;
 use tonic::Code;
 use tonic_types::StatusExt as _;
@@ -45,7 +46,7 @@ async fn a_user_created_with_a_password_is_active_and_readable_with_its_organiza
 }
 
 #[tokio::test]
-async fn a_generated_password_is_returned_once() {
+async fn a_generated_password_is_returned_once_and_emailed_with_the_login_url() {
     let server = TestServer::start().await;
     let org = server.create_org("acme").await;
     let created = server
@@ -55,13 +56,66 @@ async fn a_generated_password_is_returned_once() {
             email: "bot@example.com".into(),
             name: Some("Bot".into()),
             generate_password: true,
+            login_url: Some("https://app.example.com/login".into()),
             ..Default::default()
         })
         .await
         .expect("create user")
         .into_inner();
-    assert!(created.generated_password.is_some_and(|p| p.len() >= 12));
+    let password = created.generated_password.expect("generated password");
+    assert!(password.len() >= 12);
     assert_eq!(created.user.expect("user").status(), pb::UserStatus::Active);
+
+    let mails = server.mails().await;
+    let [(to, Mail::Credentials { login_url, password: emailed, .. })] = mails.as_slice() else {
+        panic!("one credentials email expected: {mails:?}");
+    };
+    assert_eq!((to.as_str(), login_url.as_str()), ("bot@example.com", "https://app.example.com/login"));
+    assert_eq!(emailed, &password);
+}
+
+#[tokio::test]
+async fn a_generated_password_without_any_login_url_is_refused_and_creates_nothing() {
+    let server = TestServer::start().await;
+    let org = server.create_org("acme").await;
+    let mut users = server.users();
+    let request = |org: &pb::Organization| pb::CreateUserRequest {
+        organization_id: org.id.clone(),
+        email: "bot@example.com".into(),
+        name: Some("Bot".into()),
+        generate_password: true,
+        ..Default::default()
+    };
+    let status = users.create_user(request(&org)).await.expect_err("no login url");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert_eq!(reason(&status), "validation_failed");
+    assert_eq!(crate::support::violations(&status), ["login_url"]);
+    let listed = users
+        .list_users(pb::ListUsersRequest { organization_id: org.id.clone(), ..Default::default() })
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(listed.users.is_empty());
+    assert!(server.mails().await.is_empty());
+
+    // The organization's default login URL stands in for the request's.
+    let with_default = server
+        .orgs()
+        .create_organization(pb::CreateOrganizationRequest {
+            slug: "globex".into(),
+            name: "Globex".into(),
+            default_login_url: Some("https://globex.example/sign-in".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("create organization")
+        .into_inner();
+    users.create_user(request(&with_default)).await.expect("the default login url is used");
+    let mails = server.mails().await;
+    let [(_, Mail::Credentials { login_url, .. })] = mails.as_slice() else {
+        panic!("one credentials email expected: {mails:?}");
+    };
+    assert_eq!(login_url, "https://globex.example/sign-in");
 }
 
 #[tokio::test]

@@ -133,6 +133,11 @@ async fn migration_0002_upgrades_the_rows_0001_wrote() {
         .execute(fresh.pool())
         .await
         .unwrap();
+    // And the later migrations, which the current code reads through.
+    sqlx::raw_sql(include_str!("../../../../migrations/postgres/0003_invitations_outbox.sql"))
+        .execute(fresh.pool())
+        .await
+        .unwrap();
     fresh.pool().close().await;
 
     // New connections: the old ones prepared their statements against the old tables.
@@ -140,6 +145,7 @@ async fn migration_0002_upgrades_the_rows_0001_wrote() {
     let org_id = OrgId::from_uuid(org);
     let upgraded = storage.get_organization(org_id).await.unwrap().expect("organization");
     assert!(!upgraded.partner);
+    assert_eq!(upgraded.default_login_url, None);
     let roles = storage.list_roles(org_id).await.unwrap();
     assert_eq!(roles.len(), 1);
     assert_eq!((roles[0].updated_at, roles[0].version), (created, 1));

@@ -42,6 +42,7 @@ fn organization(slug: &str, now: DateTime<Utc>) -> (Organization, Vec<Role>) {
         seat_limit: Some(10),
         default_role_id: roles[2].id,
         invitation_ttl: Duration::days(7),
+        default_login_url: None,
         status: OrgStatus::Active,
         created_by: "test".into(),
         modified_by: "test".into(),

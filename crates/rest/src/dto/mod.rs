@@ -10,6 +10,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod grants;
+pub mod invitations;
 pub mod organizations;
 pub mod roles;
 pub(crate) mod rules;

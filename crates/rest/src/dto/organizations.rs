@@ -45,6 +45,10 @@ pub struct Organization {
     /// How long invitations stay valid, in seconds.
     #[schema(example = 604_800)]
     pub invitation_ttl_seconds: i64,
+    /// Where users created with `generate_password` (and invitees, after accepting) are
+    /// sent to sign in when their request gives no `login_url`; `null` is none.
+    #[schema(example = "https://app.acme.example/login")]
+    pub default_login_url: Option<String>,
     /// Life-cycle status.
     pub status: OrganizationStatus,
     /// Who created it (`api_key:<id>`).
@@ -94,6 +98,7 @@ impl From<domain::Organization> for Organization {
             seat_limit: o.seat_limit,
             default_role_id: *o.default_role_id.as_uuid(),
             invitation_ttl_seconds: o.invitation_ttl.num_seconds(),
+            default_login_url: o.default_login_url.map(|u| u.as_str().to_owned()),
             status: o.status.into(),
             created_by: o.created_by,
             modified_by: o.modified_by,
@@ -169,6 +174,12 @@ pub struct CreateOrganizationRequest {
     /// How long invitations stay valid, in seconds (60 s to 90 days; default 7 days).
     #[serde(default, deserialize_with = "integer")]
     pub invitation_ttl_seconds: Option<i64>,
+    /// Absolute http(s) URL where users sign in (at most 2048 characters): the link of
+    /// the emails of users created with `generate_password` and where invitees are sent
+    /// after accepting, when the creating request gives no `login_url`. Absent or `null`
+    /// is none.
+    #[schema(example = "https://app.acme.example/login")]
+    pub default_login_url: Option<String>,
 }
 
 impl From<CreateOrganizationRequest> for CreateOrganizationInput {
@@ -185,6 +196,7 @@ impl From<CreateOrganizationRequest> for CreateOrganizationInput {
             seat_limit: r.seat_limit,
             default_role: r.default_role,
             invitation_ttl_seconds: r.invitation_ttl_seconds,
+            default_login_url: r.default_login_url,
         }
     }
 }
@@ -234,6 +246,10 @@ pub struct UpdateOrganizationRequest {
     #[serde(default, deserialize_with = "patch_integer")]
     #[schema(value_type = i64)]
     pub invitation_ttl_seconds: Option<Option<i64>>,
+    /// New default login URL, or `null` to clear it.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>)]
+    pub default_login_url: Option<Option<String>>,
 }
 
 impl TryFrom<UpdateOrganizationRequest> for UpdateOrganizationInput {
@@ -252,6 +268,7 @@ impl TryFrom<UpdateOrganizationRequest> for UpdateOrganizationInput {
             partner: not_null(&mut v, "partner", r.partner),
             default_role_id: not_null(&mut v, "default_role_id", r.default_role_id),
             invitation_ttl_seconds: not_null(&mut v, "invitation_ttl_seconds", r.invitation_ttl_seconds),
+            default_login_url: r.default_login_url,
         };
         v.finish().map(|()| input)
     }
@@ -267,6 +284,7 @@ pub(crate) const FIELD_RULES: FieldRules = &[
     ("CreateOrganizationRequest", "icon_url", Rule::HttpUrl),
     ("CreateOrganizationRequest", "seat_limit", Rule::SeatLimit),
     ("CreateOrganizationRequest", "invitation_ttl_seconds", Rule::InvitationTtl),
+    ("CreateOrganizationRequest", "default_login_url", Rule::HttpUrl),
     ("UpdateOrganizationRequest", "slug", Rule::Slug),
     ("UpdateOrganizationRequest", "name", Rule::Text(OrgName::MAX_CHARS)),
     ("UpdateOrganizationRequest", "domain", Rule::DomainName),
@@ -275,6 +293,7 @@ pub(crate) const FIELD_RULES: FieldRules = &[
     ("UpdateOrganizationRequest", "icon_url", Rule::HttpUrl),
     ("UpdateOrganizationRequest", "seat_limit", Rule::SeatLimit),
     ("UpdateOrganizationRequest", "invitation_ttl_seconds", Rule::InvitationTtl),
+    ("UpdateOrganizationRequest", "default_login_url", Rule::HttpUrl),
 ];
 
 /// The `{org_id}` path parameter.

@@ -330,13 +330,15 @@ pub(crate) fn apply(doc: &mut OpenApi, password_min: usize) -> Vec<String> {
         super::auth::FIELD_RULES,
         super::roles::FIELD_RULES,
         super::grants::FIELD_RULES,
+        super::invitations::FIELD_RULES,
     ];
     for &(schema, prop, rule) in fields.into_iter().flatten() {
         if !property(doc, schema, prop).is_some_and(|s| apply_rule(rule, s, password_min)) {
             missed.push(format!("{schema}.{prop}"));
         }
     }
-    let params = [super::PARAM_RULES, super::users::PARAM_RULES, super::audit::PARAM_RULES];
+    let params =
+        [super::PARAM_RULES, super::users::PARAM_RULES, super::audit::PARAM_RULES, super::invitations::PARAM_RULES];
     for &(operation, name, rule) in params.into_iter().flatten() {
         if !parameter(doc, operation, name).is_some_and(|s| apply_rule(rule, s, password_min)) {
             missed.push(format!("{operation}({name})"));

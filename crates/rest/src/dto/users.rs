@@ -183,7 +183,9 @@ pub enum UserSortKey {
 }
 
 /// A request to create a user: with `password` or `generate_password` the user is
-/// `active`, otherwise `invited`.
+/// `active` (a generated password is also emailed to the user with the login URL),
+/// otherwise `invited`: the user gets an invitation email with a single-use link and
+/// becomes `active`, with their roles, on accepting it.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
@@ -222,6 +224,12 @@ pub struct CreateUserRequest {
     /// Deprecated: one role by key. Use `role_ids`.
     #[schema(value_type = Option<BuiltinRoleKey>, deprecated)]
     pub role: Option<String>,
+    /// Absolute http(s) URL where the user signs in (at most 2048 characters): the link
+    /// of the credentials email with `generate_password`, and where an invitee is sent
+    /// after accepting. Defaults to the organization's `default_login_url`;
+    /// `generate_password` needs one of the two (else 422 naming `login_url`).
+    #[schema(example = "https://app.acme.example/login")]
+    pub login_url: Option<String>,
 }
 
 impl From<CreateUserRequest> for CreateUserInput {
@@ -240,6 +248,7 @@ impl From<CreateUserRequest> for CreateUserInput {
             metadata: r.metadata,
             role_ids: r.role_ids,
             role: r.role,
+            login_url: r.login_url,
         }
     }
 }
@@ -383,6 +392,7 @@ pub(crate) const FIELD_RULES: FieldRules = &[
     ("CreateUserRequest", "locale", Rule::Locale),
     ("CreateUserRequest", "tags", Rule::Tags),
     ("CreateUserRequest", "metadata", Rule::Metadata),
+    ("CreateUserRequest", "login_url", Rule::HttpUrl),
     ("UpdateUserRequest", "email", Rule::Email),
     ("UpdateUserRequest", "password", Rule::Password),
     ("UpdateUserRequest", "username", Rule::Username),

@@ -5,6 +5,7 @@ pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod grants;
+pub(crate) mod invitations;
 pub(crate) mod ops;
 pub(crate) mod organizations;
 pub(crate) mod roles;

@@ -6,6 +6,8 @@
 mod access;
 mod conventions;
 mod extractors;
+mod invitations;
+mod invite_page;
 mod ops;
 mod resources;
 mod support;

@@ -62,7 +62,12 @@ async fn a_generated_password_is_returned_only_when_generated() {
     let org = app.org("acme").await;
     let uri = format!("/v1/organizations/{org}/users");
     let reply = app
-        .send(app.json("POST", &uri, &json!({"email": "ada@example.com", "name": "Ada", "generate_password": true})))
+        .send(app.json(
+            "POST",
+            &uri,
+            &json!({"email": "ada@example.com", "name": "Ada", "generate_password": true,
+                "login_url": "https://app.acme.example/login"}),
+        ))
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     assert_eq!(reply.header("cache-control"), "no-store");

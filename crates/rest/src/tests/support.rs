@@ -7,10 +7,13 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
 use metrics_exporter_prometheus::PrometheusHandle;
+use roster_domain::clock::Clock;
 use roster_domain::hashing::PasswordHash;
-use roster_domain::mocks::MockPasswordHasher;
-use roster_domain::ports::Storage;
+use roster_domain::mocks::{FixedClock, MockPasswordHasher};
+use roster_domain::outbox::Mail;
+use roster_domain::ports::{Outbox as _, Storage};
 use roster_domain::service::{Roster, Settings};
+use roster_sqlite::SqliteStorage;
 use serde_json::Value;
 use tempfile::TempDir;
 use tower::ServiceExt as _;
@@ -42,14 +45,24 @@ pub(crate) fn fake_hasher() -> MockPasswordHasher {
 
 /// The state over any storage.
 pub(crate) fn state(storage: Arc<dyn Storage>, on_scrape: Arc<dyn Fn() + Send + Sync>) -> RestState {
-    let roster = Roster::new(storage, Arc::new(fake_hasher()), Settings::default());
+    state_with(Roster::new(storage, Arc::new(fake_hasher()), Settings::default()), on_scrape)
+}
+
+fn state_with(roster: Roster, on_scrape: Arc<dyn Fn() + Send + Sync>) -> RestState {
     RestState { roster: Arc::new(roster), metrics: metrics_handle(), on_scrape }
 }
+
+/// Where the invitation links of the tests point.
+pub(crate) const PUBLIC_URL: &str = "https://roster.test";
 
 /// The router over a fresh database, with a platform key.
 pub(crate) struct TestApp {
     pub(crate) router: Router,
     pub(crate) key: String,
+    /// The database, for what the API does not show (the outbox).
+    pub(crate) storage: SqliteStorage,
+    /// The service's clock, when the test moves it ([`TestApp::with_clock`]).
+    pub(crate) clock: Option<Arc<FixedClock>>,
     _dir: TempDir,
 }
 
@@ -59,12 +72,62 @@ impl TestApp {
     }
 
     pub(crate) async fn with_scrape_hook(on_scrape: Arc<dyn Fn() + Send + Sync>) -> Self {
+        Self::build(on_scrape, None).await
+    }
+
+    /// An app whose clock moves only when the test says so ([`TestApp::advance`]).
+    pub(crate) async fn with_clock() -> Self {
+        let now = roster_domain::clock::SystemClock.now();
+        Self::build(Arc::new(|| {}), Some(Arc::new(FixedClock::new(now)))).await
+    }
+
+    async fn build(on_scrape: Arc<dyn Fn() + Send + Sync>, clock: Option<Arc<FixedClock>>) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage = roster_sqlite::SqliteStorage::open(&dir.path().join("roster.db")).await.expect("open");
+        let storage = SqliteStorage::open(&dir.path().join("roster.db")).await.expect("open");
         storage.migrate().await.expect("migrate");
-        let state = state(Arc::new(storage), on_scrape);
+        let mut roster = Roster::new(Arc::new(storage.clone()), Arc::new(fake_hasher()), Settings::default())
+            .with_public_url(PUBLIC_URL);
+        if let Some(clock) = &clock {
+            roster = roster.with_clock(clock.clone());
+        }
+        let state = state_with(roster, on_scrape);
         let (_, secret) = state.roster.create_platform_key("test").await.expect("platform key");
-        Self { router: crate::router(state), key: secret.expose().to_owned(), _dir: dir }
+        Self { router: crate::router(state), key: secret.expose().to_owned(), storage, clock, _dir: dir }
+    }
+
+    /// Moves the clock of an app made [`TestApp::with_clock`].
+    pub(crate) fn advance(&self, by: chrono::Duration) {
+        self.clock.as_ref().expect("an app made with_clock").advance(by);
+    }
+
+    /// The link of the latest invitation email to `email`, read from the outbox.
+    pub(crate) async fn invitation_link(&self, email: &str) -> String {
+        let messages = self.storage.list_messages(None, 1000).await.expect("outbox");
+        messages
+            .into_iter()
+            .rev()
+            .filter(|m| m.recipient.as_str() == email)
+            .find_map(|m| match m.mail {
+                Some(Mail::Invitation { accept_url, .. }) => Some(accept_url),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no invitation email to {email}"))
+    }
+
+    /// The token of the latest invitation email to `email`.
+    pub(crate) async fn invitation_token(&self, email: &str) -> String {
+        let link = self.invitation_link(email).await;
+        let token = link.strip_prefix(&format!("{PUBLIC_URL}/invite/")).unwrap_or_else(|| panic!("a link: {link}"));
+        token.to_owned()
+    }
+
+    /// Creates an invited user (no password) and returns its id.
+    pub(crate) async fn invite(&self, org: &str, email: &str) -> String {
+        let body = serde_json::json!({"email": email, "name": email});
+        let reply = self.send(self.json("POST", &format!("/v1/organizations/{org}/users"), &body)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        assert_eq!(reply.json()["data"]["status"], "invited");
+        reply.json()["data"]["id"].as_str().expect("id").to_owned()
     }
 
     /// An authenticated request without a body.
