@@ -122,7 +122,13 @@ fn command_of(command: MailCommand) -> crate::mailbox::Command {
 
 async fn serve(config: Config, backend: Backend) -> Result<(), BoxError> {
     let worker = mail_worker(&backend, &config)?;
-    let roster = Arc::new(roster(&backend, &config).with_mail_signal(worker.mail_signal()));
+    let metrics = telemetry::metrics_handle();
+    let server = Server::bind(config.http_addr, config.grpc_addr, backend.clone(), metrics).await?;
+    // Links in emails lead to this server unless a public URL is configured.
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", server.http_addr().unwrap_or(config.http_addr)));
+    let roster = Arc::new(
+        roster(&backend, &config).with_public_url(public_url.trim_end_matches('/')).with_mail_signal(worker.mail_signal()),
+    );
     if let Some((key, secret)) = roster.bootstrap_platform_key().await? {
         let path = config.bootstrap_key_path();
         keyfile::write_secret(&path, secret.expose())?;
@@ -133,12 +139,12 @@ async fn serve(config: Config, backend: Backend) -> Result<(), BoxError> {
              use it as `Authorization: Bearer <key>`, then store it safely and delete the file"
         );
     }
-    let metrics = telemetry::metrics_handle();
-    let server = Server::bind(config.http_addr, config.grpc_addr, roster, backend.clone(), metrics).await?;
     tracing::info!(
         http = %server.http_addr()?,
         grpc = %server.grpc_addr()?,
         database = backend.name(),
+        public_url = %public_url,
+        mail = worker.transport_name(),
         "roster is serving"
     );
     let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -149,7 +155,7 @@ async fn serve(config: Config, backend: Backend) -> Result<(), BoxError> {
             })
             .await;
     });
-    let served = server.run(shutdown_signal()).await;
+    let served = server.run(roster, shutdown_signal()).await;
     // The worker finishes the pass under way (each send is bounded); what it does not
     // send stays in the outbox for the next start.
     let _ = stop_mail.send(());

@@ -77,6 +77,11 @@ pub struct Config {
     /// (`ROSTER_MAIL_RETRY_BASE_MS`, 10..=3600000, default 5000).
     #[serde(default = "defaults::mail_retry_base_ms")]
     pub mail_retry_base_ms: u64,
+    /// How long a delivery attempt keeps a message from other instances' workers
+    /// (`ROSTER_MAIL_LEASE_SECONDS`, 2..=3600, default 60); each send gets half of it. A
+    /// message whose instance died mid-send is retried once the lease runs out.
+    #[serde(default = "defaults::mail_lease_seconds")]
+    pub mail_lease_seconds: u64,
     /// Delivery attempts before a message is marked failed (`ROSTER_MAIL_MAX_ATTEMPTS`,
     /// 1..=100, default 12).
     #[serde(default = "defaults::mail_max_attempts")]
@@ -125,6 +130,9 @@ mod defaults {
     }
     pub fn mail_retry_base_ms() -> u64 {
         5000
+    }
+    pub fn mail_lease_seconds() -> u64 {
+        60
     }
     pub fn mail_max_attempts() -> u32 {
         12
@@ -190,6 +198,9 @@ impl Config {
         if !(10..=3_600_000).contains(&config.mail_retry_base_ms) {
             return Err(ConfigError::OutOfRange("mail_retry_base_ms must be between 10 and 3600000"));
         }
+        if !(2..=3600).contains(&config.mail_lease_seconds) {
+            return Err(ConfigError::OutOfRange("mail_lease_seconds must be between 2 and 3600"));
+        }
         if !(1..=100).contains(&config.mail_max_attempts) {
             return Err(ConfigError::OutOfRange("mail_max_attempts must be between 1 and 100"));
         }
@@ -209,14 +220,6 @@ impl Config {
         match &self.database_url {
             Some(url) if !url.expose_secret().is_empty() => Database::Postgres(url.expose_secret()),
             _ => Database::Sqlite(self.data_dir.join("roster.db")),
-        }
-    }
-
-    /// The base of links in emails.
-    pub fn public_url(&self) -> String {
-        match &self.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{}", self.http_addr),
         }
     }
 

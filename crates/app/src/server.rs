@@ -24,7 +24,6 @@ pub fn rest_router(roster: Arc<Roster>, backend: Backend, metrics: PrometheusHan
 pub struct Server {
     http: TcpListener,
     grpc: TcpListener,
-    roster: Arc<Roster>,
     backend: Backend,
     metrics: PrometheusHandle,
 }
@@ -48,13 +47,12 @@ impl Server {
     pub async fn bind(
         http_addr: SocketAddr,
         grpc_addr: SocketAddr,
-        roster: Arc<Roster>,
         backend: Backend,
         metrics: PrometheusHandle,
     ) -> io::Result<Self> {
         let http = TcpListener::bind(http_addr).await?;
         let grpc = TcpListener::bind(grpc_addr).await?;
-        Ok(Self { http, grpc, roster, backend, metrics })
+        Ok(Self { http, grpc, backend, metrics })
     }
 
     /// The bound REST address.
@@ -77,7 +75,11 @@ impl Server {
     ///
     /// # Errors
     /// [`ServeError`] when either server fails.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServeError> {
+    pub async fn run(
+        self,
+        roster: Arc<Roster>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -86,11 +88,11 @@ impl Server {
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        let router = rest_router(self.roster.clone(), self.backend, self.metrics);
+        let router = rest_router(roster.clone(), self.backend, self.metrics);
         // With each connection's peer address, which login throttles failures by.
         let app = router.into_make_service_with_connect_info::<SocketAddr>();
         let http = axum::serve(self.http, app).with_graceful_shutdown(stopped(stop_rx.clone()));
-        let grpc = roster_grpc::serve(self.grpc, self.roster, stopped(stop_rx));
+        let grpc = roster_grpc::serve(self.grpc, roster, stopped(stop_rx));
         let (http, grpc) = tokio::join!(http, grpc);
         http.map_err(ServeError::Http)?;
         grpc.map_err(ServeError::Grpc)

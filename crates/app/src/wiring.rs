@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use roster_domain::StoreError;
+use secrecy::ExposeSecret as _;
 use roster_domain::clock::SystemClock;
 use roster_domain::outbox::RetryPolicy;
 use roster_domain::ports::{Outbox, Storage};
@@ -115,7 +116,7 @@ pub fn roster(backend: &Backend, config: &Config) -> Roster {
         session_ttl: chrono::Duration::seconds(i64::from(config.session_ttl_seconds)),
         ..Settings::default()
     };
-    Roster::new(backend.storage(), Arc::new(BlockingHasher::per_cpu()), settings).with_public_url(config.public_url())
+    Roster::new(backend.storage(), Arc::new(BlockingHasher::per_cpu()), settings)
 }
 
 /// Where email goes: the configured SMTP server, else the dev mailbox (the outbox itself,
@@ -124,7 +125,7 @@ pub fn roster(backend: &Backend, config: &Config) -> Roster {
 /// # Errors
 /// [`SmtpConfigError`] when `smtp_url` or `mail_from` is unusable.
 pub fn mail_transport(config: &Config) -> Result<Arc<dyn Transport>, SmtpConfigError> {
-    match &config.smtp_url {
+    match config.smtp_url.as_ref().filter(|url| !url.expose_secret().trim().is_empty()) {
         Some(url) => Ok(Arc::new(SmtpTransport::new(&SmtpSettings {
             url: url.clone(),
             from: config.mail_from.clone(),
@@ -146,6 +147,7 @@ pub fn mail_worker(backend: &Backend, config: &Config) -> Result<Worker, SmtpCon
     };
     let worker_config = WorkerConfig {
         poll_interval: std::time::Duration::from_millis(config.mail_poll_ms),
+        lease: std::time::Duration::from_secs(config.mail_lease_seconds),
         retry,
         ..WorkerConfig::default()
     };

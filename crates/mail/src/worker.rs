@@ -76,6 +76,11 @@ impl Worker {
         Self { outbox, transport, clock, config, waker: Arc::new(Notify::new()) }
     }
 
+    /// How delivered messages are recorded (`smtp`, `mailbox`), for logs.
+    pub fn transport_name(&self) -> &'static str {
+        self.transport.name()
+    }
+
     /// Wakes a running worker for an immediate pass (`notify_one`). A wake-up that comes
     /// while a pass is under way is kept, so a just-queued message never waits a poll.
     pub fn waker(&self) -> Arc<Notify> {
@@ -98,7 +103,7 @@ impl Worker {
         tracing::info!(transport = self.transport.name(), "mail worker started");
         loop {
             let more_due = match self.deliver_due().await {
-                Ok(claimed) => claimed >= self.config.batch as usize,
+                Ok(claimed) => claimed > 0 && claimed >= self.config.batch as usize,
                 Err(e) => {
                     tracing::error!(error = %error_chain(&e), "mail worker could not read the outbox; retrying at the next poll");
                     false
@@ -127,7 +132,8 @@ impl Worker {
     /// [`StoreError`] when the claim fails. A failure to record one message's outcome is
     /// logged instead: its lease runs out and a later pass takes it up again.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
-        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::MAX);
+        // Beyond chrono's range (hundreds of millions of years) means "a long time", not a panic.
+        let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::days(365));
         let claimed = self.outbox.claim_due_messages(self.clock.now(), lease, self.config.batch).await?;
         let count = claimed.len();
         futures::future::join_all(claimed.into_iter().map(|message| self.attempt(message))).await;

@@ -14,7 +14,7 @@ fn http(addr: &str, request: &str) -> String {
 }
 
 /// Sends one JSON request and returns the status code and the body.
-fn call(addr: &str, method: &str, path: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+pub(crate) fn call(addr: &str, method: &str, path: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
     let body = if body.is_null() { String::new() } else { body.to_string() };
     let auth = if token.is_empty() { String::new() } else { format!("Authorization: Bearer {token}\r\n") };
     let response = http(
@@ -28,6 +28,14 @@ fn call(addr: &str, method: &str, path: &str, token: &str, body: &serde_json::Va
     let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let json = response.split_once("\r\n\r\n").and_then(|(_, b)| serde_json::from_str(b).ok()).unwrap_or_default();
     (status, json)
+}
+
+/// Stops a `roster serve` with SIGTERM and checks that it exits cleanly.
+pub(crate) fn terminate(child: &mut std::process::Child) {
+    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "roster did not stop cleanly: {exit:?}");
 }
 
 /// Logs in through a real socket: the session records the client's address.
@@ -93,10 +101,7 @@ fn serve_bootstraps_a_platform_key_file_and_stops_gracefully_on_sigterm() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     login_records_the_client_address(&http_addr, &key);
 
-    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
-    assert!(status.success());
-    let exit = child.wait().expect("wait");
-    assert!(exit.success(), "roster did not stop cleanly: {exit:?}");
+    terminate(&mut child);
     logs.read_to_string(&mut all).expect("rest of the logs");
     assert!(all.contains("roster stopped"), "{all}");
 }

@@ -10,6 +10,8 @@ use http_body_util::BodyExt as _;
 use roster::server::rest_router;
 use roster::wiring::Backend;
 use roster_domain::clock::{Clock, SystemClock};
+use roster_domain::StoreError;
+use roster_domain::ids::MessageId;
 use roster_domain::outbox::{Mail, OutboxMessage, RetryPolicy};
 use roster_domain::ports::Outbox;
 use roster_domain::service::{Roster, Settings};
@@ -60,12 +62,71 @@ pub struct TestApp {
     /// The service's clock.
     pub clock: Arc<TestClock>,
     backend: Backend,
+    sent: tokio::sync::watch::Receiver<usize>,
     _stop: Vec<oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
 }
 
-/// A delivery worker sending to `url` on the test clock, retrying quickly.
-pub fn smtp_worker(backend: &Backend, url: &str, clock: Arc<TestClock>) -> Worker {
+/// The outbox as the worker sees it, counting the outcomes it records, so tests can await
+/// "the worker recorded a delivery" instead of sleeping.
+struct RecordingOutbox {
+    inner: Arc<dyn Outbox>,
+    sent: tokio::sync::watch::Sender<usize>,
+}
+
+#[async_trait::async_trait]
+impl Outbox for RecordingOutbox {
+    async fn claim_due_messages(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.inner.claim_due_messages(now, lease, limit).await
+    }
+
+    async fn mark_sent(
+        &self,
+        id: MessageId,
+        attempts: u32,
+        at: DateTime<Utc>,
+        via: &str,
+        erase_mail: bool,
+    ) -> Result<bool, StoreError> {
+        let marked = self.inner.mark_sent(id, attempts, at, via, erase_mail).await?;
+        if marked {
+            self.sent.send_modify(|n| *n += 1);
+        }
+        Ok(marked)
+    }
+
+    async fn mark_failed(
+        &self,
+        id: MessageId,
+        attempts: u32,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        self.inner.mark_failed(id, attempts, error, retry_at).await
+    }
+
+    async fn list_messages(&self, after: Option<MessageId>, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.inner.list_messages(after, limit).await
+    }
+
+    async fn get_message(&self, id: MessageId) -> Result<Option<OutboxMessage>, StoreError> {
+        self.inner.get_message(id).await
+    }
+}
+
+/// A delivery worker sending to `url` on the test clock, retrying quickly; `sent` counts
+/// the deliveries it records.
+fn smtp_worker(
+    backend: &Backend,
+    url: &str,
+    clock: Arc<TestClock>,
+    sent: tokio::sync::watch::Sender<usize>,
+) -> Worker {
     let smtp = SmtpTransport::new(&SmtpSettings {
         url: url.to_owned().into(),
         from: "Roster <roster@test.example>".to_owned(),
@@ -78,7 +139,8 @@ pub fn smtp_worker(backend: &Backend, url: &str, clock: Arc<TestClock>) -> Worke
         batch: 16,
         retry: RetryPolicy { base: Duration::milliseconds(20), max: Duration::milliseconds(200), max_attempts: 10 },
     };
-    Worker::new(backend.outbox(), Arc::new(smtp), clock, config)
+    let outbox = Arc::new(RecordingOutbox { inner: backend.outbox(), sent });
+    Worker::new(outbox, Arc::new(smtp), clock, config)
 }
 
 /// An RFC 3339 time (UTC, `Z`) for request bodies and query strings.
@@ -147,8 +209,9 @@ impl TestApp {
                 .with_clock(clock.clone())
                 .with_public_url(format!("http://{http_addr}"));
         let mut stops = Vec::new();
+        let (sent, sent_count) = tokio::sync::watch::channel(0);
         if let MailTo::Smtp(url) = mail {
-            let worker = smtp_worker(&backend, &url, clock.clone());
+            let worker = smtp_worker(&backend, &url, clock.clone(), sent);
             roster = roster.with_mail_signal(worker.mail_signal());
             let (stop, stopped) = oneshot::channel::<()>();
             stops.push(stop);
@@ -188,6 +251,7 @@ impl TestApp {
             platform_key: secret.expose().to_owned(),
             clock,
             backend,
+            sent: sent_count,
             _stop: stops,
             _dir: dir,
         }
@@ -196,6 +260,13 @@ impl TestApp {
     /// The outbox, as the delivery worker sees it.
     pub fn outbox(&self) -> Arc<dyn Outbox> {
         self.backend.outbox()
+    }
+
+    /// Waits (30 s at most) until the delivery worker has recorded `n` deliveries.
+    pub async fn deliveries_recorded(&self, n: usize) {
+        let mut sent = self.sent.clone();
+        let waited = tokio::time::timeout(std::time::Duration::from_secs(30), sent.wait_for(|count| *count >= n)).await;
+        assert!(matches!(waited, Ok(Ok(_))), "the worker did not record {n} deliveries within 30 s");
     }
 
     /// Every email queued for `recipient`, oldest first.

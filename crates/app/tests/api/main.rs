@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod binary;
+mod delivery;
 mod grpc;
 mod harness;
 mod invitations;

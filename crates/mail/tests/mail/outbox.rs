@@ -2,6 +2,7 @@
 //! `attempts`, erasure on delivery.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -14,6 +15,7 @@ use roster_domain::ports::Outbox;
 #[derive(Debug, Default)]
 pub struct MemoryOutbox {
     rows: Mutex<BTreeMap<MessageId, Row>>,
+    failing_claims: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -25,6 +27,11 @@ struct Row {
 impl MemoryOutbox {
     pub fn queue(&self, message: OutboxMessage) {
         self.rows().insert(message.id, Row { message, locked_until: None });
+    }
+
+    /// Makes the next `n` claims fail as a lost database connection would.
+    pub fn fail_next_claims(&self, n: usize) {
+        self.failing_claims.store(n, Ordering::SeqCst);
     }
 
     pub fn message(&self, id: MessageId) -> OutboxMessage {
@@ -53,6 +60,10 @@ impl Outbox for MemoryOutbox {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let failing = self.failing_claims.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if failing.is_ok() {
+            return Err(StoreError::other(std::io::Error::other("connection lost")));
+        }
         let mut rows = self.rows();
         let mut claimed = Vec::new();
         for row in rows.values_mut() {

@@ -6,6 +6,7 @@ use chrono::Duration;
 use roster_domain::clock::SystemClock;
 use roster_domain::mocks::FixedClock;
 use roster_domain::outbox::MessageStatus;
+use roster_mail::WorkerConfig;
 use roster_mail::testing::{Refusal, SmtpSink};
 
 use super::*;
@@ -90,8 +91,10 @@ async fn a_message_refused_every_time_ends_failed_after_the_last_attempt() {
 
 #[tokio::test]
 async fn an_unreachable_server_is_retried_later() {
-    // Bind and drop a listener: nothing listens on that port any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // A bound socket that does not listen holds the port and refuses every connection.
+    let closed = tokio::net::TcpSocket::new_v4().unwrap();
+    closed.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = closed.local_addr().unwrap().port();
     let outbox = Arc::new(MemoryOutbox::default());
     let id = queue(&outbox, "new@example.com", invitation_mail("tok"), start());
     let worker = worker(
@@ -106,4 +109,42 @@ async fn an_unreachable_server_is_retried_later() {
     let stored = outbox.message(id);
     assert_eq!((stored.status, stored.attempts), (MessageStatus::Pending, 1));
     assert!(stored.last_error.is_some());
+}
+
+#[tokio::test]
+async fn the_running_worker_outlives_a_storage_failure() {
+    let sink = SmtpSink::start().await;
+    let outbox = Arc::new(MemoryOutbox::default());
+    outbox.fail_next_claims(2);
+    let id = queue(&outbox, "new@example.com", invitation_mail("tok"), SystemClock.now());
+    let worker = worker(&outbox, smtp_to(&sink), Arc::new(SystemClock), quick_retries(5));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(async move { worker.run(stopped).await });
+
+    sink.wait_for(1).await;
+    stop.send(()).unwrap();
+    running.await.unwrap();
+
+    assert_eq!(outbox.message(id).status, MessageStatus::Sent);
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_times_out_within_the_lease() {
+    // Connections queue in the backlog and nobody ever greets them.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let outbox = Arc::new(MemoryOutbox::default());
+    let id = queue(&outbox, "new@example.com", invitation_mail("tok"), start());
+    let config = WorkerConfig { lease: std::time::Duration::from_millis(200), ..quick_retries(5) };
+    let worker = worker(
+        &outbox,
+        smtp_at(&format!("smtp://{}", silent.local_addr().unwrap())),
+        Arc::new(FixedClock::new(start())),
+        config,
+    );
+
+    assert_eq!(worker.deliver_due().await.unwrap(), 1);
+
+    let stored = outbox.message(id);
+    assert_eq!((stored.status, stored.attempts), (MessageStatus::Pending, 1));
+    assert_eq!(stored.last_error.as_deref(), Some("delivery timed out after 0.1 s"));
 }
