@@ -3,6 +3,7 @@
 use roster_grpc::pb;
 use roster_grpc::pb::auth_service_client::AuthServiceClient;
 use roster_grpc::pb::authorization_service_client::AuthorizationServiceClient;
+use roster_grpc::pb::invitation_service_client::InvitationServiceClient;
 use roster_grpc::pb::user_service_client::UserServiceClient;
 use roster_grpc::pb::{CreateUserRequest, GetUserRequest, ListUsersRequest};
 use serde_json::json;
@@ -10,11 +11,12 @@ use tonic::Code;
 use tonic::metadata::MetadataValue;
 use tonic_types::StatusExt as _;
 
-use crate::harness::TestApp;
+use crate::harness::{PASSWORD, TestApp};
 
 crate::on_both_backends!(
     users_over_grpc_share_rules_and_error_details_with_rest,
-    tokens_and_permission_checks_over_grpc
+    tokens_and_permission_checks_over_grpc,
+    invitations_over_grpc_are_rests_and_a_token_works_once
 );
 
 fn authed<T>(key: &str, message: T) -> tonic::Request<T> {
@@ -155,4 +157,50 @@ async fn tokens_and_permission_checks_over_grpc(app: TestApp) {
         .results;
     let answers: Vec<(bool, bool)> = results.iter().map(|r| (r.allowed, r.user_found)).collect();
     assert_eq!(answers, [(true, true), (false, true), (false, true), (false, false)]);
+}
+
+/// An invitee made over REST, seen and accepted over gRPC: the invitation is listed and
+/// read as REST shows it, accepted with the emailed token and no credential, and the
+/// token is spent.
+async fn invitations_over_grpc_are_rests_and_a_token_works_once(app: TestApp) {
+    let org = app.org("acme", json!({})).await;
+    let user_id = app.user(&org, "ada@acme.test").await["id"].as_str().expect("id").to_owned();
+    let mut client = InvitationServiceClient::connect(format!("http://{}", app.grpc_addr)).await.expect("connect");
+
+    let pending = pb::ListInvitationsRequest {
+        organization_id: org.clone(),
+        status: Some(pb::InvitationStatus::Pending.into()),
+        ..Default::default()
+    };
+    let listed = client.list_invitations(authed(&app.platform_key, pending)).await.expect("list").into_inner();
+    assert!(listed.next_page_token.is_empty());
+    let [invitation] = listed.invitations.as_slice() else { panic!("one invitation: {listed:?}") };
+    assert_eq!((invitation.user_id.as_str(), invitation.email.as_str()), (user_id.as_str(), "ada@acme.test"));
+    assert_eq!((invitation.status(), invitation.version), (pb::InvitationStatus::Pending, 1));
+
+    let rest =
+        app.call(http::Method::GET, &format!("/v1/organizations/{org}/invitations/{}", invitation.id), None).await;
+    assert_eq!(
+        (rest.data()["id"].as_str(), rest.data()["status"].as_str()),
+        (Some(invitation.id.as_str()), Some("pending"))
+    );
+    let get = || pb::GetInvitationRequest { organization_id: org.clone(), invitation_id: invitation.id.clone() };
+    let got = client.get_invitation(authed(&app.platform_key, get())).await.expect("get").into_inner();
+    assert_eq!(&got, invitation);
+
+    // No authorization metadata: the emailed token is the credential.
+    let token = app.invitation_token("ada@acme.test").await;
+    let accept = || pb::AcceptInvitationRequest { token: token.clone(), password: PASSWORD.to_owned() };
+    let accepted = client.accept_invitation(accept()).await.expect("accept").into_inner();
+    let user = accepted.user.expect("user");
+    assert_eq!((user.id.as_str(), user.status()), (user_id.as_str(), pb::UserStatus::Active));
+    assert_eq!(app.login("acme", "ada@acme.test", PASSWORD).await.status, http::StatusCode::OK);
+
+    let got = client.get_invitation(authed(&app.platform_key, get())).await.expect("get").into_inner();
+    assert_eq!((got.status(), got.version), (pb::InvitationStatus::Accepted, 2));
+    assert!(got.accepted_at.is_some());
+
+    let again = client.accept_invitation(accept()).await.unwrap_err();
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    assert_eq!(again.get_error_details().error_info().map(|i| i.reason.as_str()), Some("invitation_already_accepted"));
 }

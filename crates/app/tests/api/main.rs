@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod binary;
+mod browser;
 mod delivery;
 mod grpc;
 mod harness;
