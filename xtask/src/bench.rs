@@ -135,11 +135,8 @@ impl BenchArgs {
     }
 
     fn check_selection(&self) -> Result<()> {
-        let known: Vec<&str> = scenarios::ALL
-            .iter()
-            .map(|s| s.name)
-            .chain([pgbench::NAME, pgbench::INSERT_NAME, argon2::NAME])
-            .collect();
+        let known: Vec<&str> =
+            scenarios::ALL.iter().map(|s| s.name).chain([pgbench::NAME, pgbench::INSERT_NAME, argon2::NAME]).collect();
         match self.only.iter().find(|name| !known.contains(&name.as_str())) {
             Some(unknown) => Err(format!("unknown scenario `{unknown}` in --only; known: {}", known.join(", "))),
             None => Ok(()),

@@ -125,9 +125,14 @@ async fn serve(config: Config, backend: Backend) -> Result<(), BoxError> {
     let metrics = telemetry::metrics_handle();
     let server = Server::bind(config.http_addr, config.grpc_addr, backend.clone(), metrics).await?;
     // Links in emails lead to this server unless a public URL is configured.
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{}", server.http_addr().unwrap_or(config.http_addr)));
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", server.http_addr().unwrap_or(config.http_addr)));
     let roster = Arc::new(
-        roster(&backend, &config).with_public_url(public_url.trim_end_matches('/')).with_mail_signal(worker.mail_signal()),
+        roster(&backend, &config)
+            .with_public_url(public_url.trim_end_matches('/'))
+            .with_mail_signal(worker.mail_signal()),
     );
     if let Some((key, secret)) = roster.bootstrap_platform_key().await? {
         let path = config.bootstrap_key_path();

@@ -79,7 +79,11 @@ fn show(message: &OutboxMessage, html: bool) -> String {
         message.created_at.to_rfc3339(),
     );
     if let Some(at) = message.sent_at {
-        text.push_str(&format!("Delivered: {} via {}\n", at.to_rfc3339(), message.delivered_via.as_deref().unwrap_or("-")));
+        text.push_str(&format!(
+            "Delivered: {} via {}\n",
+            at.to_rfc3339(),
+            message.delivered_via.as_deref().unwrap_or("-")
+        ));
     }
     if let Some(error) = &message.last_error {
         text.push_str(&format!("Last error: {error}\n"));

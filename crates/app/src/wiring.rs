@@ -4,15 +4,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use roster_domain::StoreError;
-use secrecy::ExposeSecret as _;
 use roster_domain::clock::SystemClock;
 use roster_domain::outbox::RetryPolicy;
 use roster_domain::ports::{Outbox, Storage};
 use roster_domain::service::{Roster, Settings};
 use roster_domain::values::PasswordPolicy;
-use roster_postgres::{PostgresStorage, ReadClients};
 use roster_mail::{Mailbox, SmtpConfigError, SmtpSettings, SmtpTransport, Transport, Worker, WorkerConfig};
+use roster_postgres::{PostgresStorage, ReadClients};
 use roster_sqlite::SqliteStorage;
+use secrecy::ExposeSecret as _;
 
 use crate::config::{Config, Database};
 use crate::hasher::BlockingHasher;

@@ -37,11 +37,11 @@ use crate::grant::Grant;
 use crate::hashing::{HashingError, PasswordHash};
 use crate::ids::{ApiKeyId, GrantId, InvitationId, OrgId, RoleId, SessionId, UserId};
 use crate::invitation::{Invitation, InvitationQuery};
-use crate::outbox::OutboxMessage;
 use crate::organization::Organization;
+use crate::outbox::OutboxMessage;
 use crate::ports::{
-    ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, InvitationReads, InvitationWrites, KeyLookup, KeyOwnerFilter, OrganizationReads,
-    OrganizationWrites, SessionLookup, Transaction, UserAccess, UserReads, UserWrites,
+    ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, InvitationReads, InvitationWrites, KeyLookup, KeyOwnerFilter,
+    OrganizationReads, OrganizationWrites, SessionLookup, Transaction, UserAccess, UserReads, UserWrites,
 };
 use crate::role::Role;
 use crate::session::{Session, ThrottleState};

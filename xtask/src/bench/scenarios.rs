@@ -11,9 +11,9 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use http::header::CONTENT_TYPE;
 use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
-use http::header::CONTENT_TYPE;
 use http_body_util::Full;
 use hyper::body::Bytes;
 use prost::Message as _;

@@ -14,7 +14,13 @@ fn http(addr: &str, request: &str) -> String {
 }
 
 /// Sends one JSON request and returns the status code and the body.
-pub(crate) fn call(addr: &str, method: &str, path: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+pub(crate) fn call(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
     let body = if body.is_null() { String::new() } else { body.to_string() };
     let auth = if token.is_empty() { String::new() } else { format!("Authorization: Bearer {token}\r\n") };
     let response = http(

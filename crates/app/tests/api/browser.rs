@@ -40,7 +40,9 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start {chromedriver} ({e}): run the tests with `cargo xtask test`, which installs Chromium")
+                panic!(
+                    "cannot start {chromedriver} ({e}): run the tests with `cargo xtask test`, which installs Chromium"
+                )
             });
         // It says when it listens.
         let mut out = BufReader::new(child.stdout.take().expect("stdout"));

@@ -107,7 +107,14 @@ async fn a_refusing_server_gets_the_message_once_after_retries(app: TestApp, sin
     let queued = app.mail_to("cy@acme.test").await;
     assert_eq!((queued[0].status, queued[0].attempts), (MessageStatus::Sent, 3), "{queued:?}");
     // Sent is final: a message is never claimed again, so the sink keeps exactly these.
-    assert_eq!(app.outbox().claim_due_messages(app.now() + chrono::Duration::days(1), chrono::Duration::seconds(1), 10).await.expect("claim").len(), 0);
+    assert_eq!(
+        app.outbox()
+            .claim_due_messages(app.now() + chrono::Duration::days(1), chrono::Duration::seconds(1), 10)
+            .await
+            .expect("claim")
+            .len(),
+        0
+    );
     assert_eq!(sink.messages().len(), 2);
 }
 
@@ -181,8 +188,12 @@ async fn a_message_committed_before_a_crash_is_delivered_after_the_restart() {
     let (status, org) = first.call("POST", "/v1/organizations", &key, &json!({"slug": "acme", "name": "Acme"}));
     assert_eq!(status, 201, "{org}");
     let org = org["data"]["id"].as_str().expect("org id").to_owned();
-    let (status, user) =
-        first.call("POST", &format!("/v1/organizations/{org}/users"), &key, &json!({"email": "ada@acme.test", "name": "Ada"}));
+    let (status, user) = first.call(
+        "POST",
+        &format!("/v1/organizations/{org}/users"),
+        &key,
+        &json!({"email": "ada@acme.test", "name": "Ada"}),
+    );
     assert_eq!(status, 201, "{user}");
     // Committed; now the process dies without any chance to clean up (SIGKILL).
     first.child.kill().expect("kill");
@@ -195,7 +206,12 @@ async fn a_message_committed_before_a_crash_is_delivered_after_the_restart() {
     // The link was written when the invitation was made (with the public URL of then).
     let link = received[0].invite_link().expect("link");
     assert!(link.starts_with(&format!("http://{}/invite/rsi_", first.http)), "{link}");
-    let (status, _) = second.call("GET", &format!("/v1/organizations/{org}/invitations?status=pending"), &key, &serde_json::Value::Null);
+    let (status, _) = second.call(
+        "GET",
+        &format!("/v1/organizations/{org}/invitations?status=pending"),
+        &key,
+        &serde_json::Value::Null,
+    );
     assert_eq!(status, 200);
     crate::binary::terminate(&mut second.child);
 
@@ -219,8 +235,12 @@ async fn the_dev_mailbox_lists_and_shows_messages_with_their_links() {
     let key = std::fs::read_to_string(dir.path().join("bootstrap-platform-key")).expect("key file").trim().to_owned();
     let (_, org) = instance.call("POST", "/v1/organizations", &key, &json!({"slug": "acme", "name": "Acme"}));
     let org = org["data"]["id"].as_str().expect("org id").to_owned();
-    let (status, _) =
-        instance.call("POST", &format!("/v1/organizations/{org}/users"), &key, &json!({"email": "bo@acme.test", "name": "Bo"}));
+    let (status, _) = instance.call(
+        "POST",
+        &format!("/v1/organizations/{org}/users"),
+        &key,
+        &json!({"email": "bo@acme.test", "name": "Bo"}),
+    );
     assert_eq!(status, 201);
     crate::binary::terminate(&mut instance.child);
 

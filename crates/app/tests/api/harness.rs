@@ -9,8 +9,8 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use roster::server::rest_router;
 use roster::wiring::Backend;
-use roster_domain::clock::{Clock, SystemClock};
 use roster_domain::StoreError;
+use roster_domain::clock::{Clock, SystemClock};
 use roster_domain::ids::MessageId;
 use roster_domain::outbox::{Mail, OutboxMessage, RetryPolicy};
 use roster_domain::ports::Outbox;
@@ -121,12 +121,7 @@ impl Outbox for RecordingOutbox {
 
 /// A delivery worker sending to `url` on the test clock, retrying quickly; `sent` counts
 /// the deliveries it records.
-fn smtp_worker(
-    backend: &Backend,
-    url: &str,
-    clock: Arc<TestClock>,
-    sent: tokio::sync::watch::Sender<usize>,
-) -> Worker {
+fn smtp_worker(backend: &Backend, url: &str, clock: Arc<TestClock>, sent: tokio::sync::watch::Sender<usize>) -> Worker {
     let smtp = SmtpTransport::new(&SmtpSettings {
         url: url.to_owned().into(),
         from: "Roster <roster@test.example>".to_owned(),

@@ -196,8 +196,13 @@ async fn generated_credentials_are_emailed_with_a_login_url_or_nothing_is_create
     assert_eq!(app.login("acme", "cy@acme.test", &password).await.status, StatusCode::OK);
 
     // The organization's default login URL serves when the request names none.
-    let patched =
-        app.call(Method::PATCH, &format!("/v1/organizations/{org}"), Some(json!({"default_login_url": "https://sso.acme.test/"}))).await;
+    let patched = app
+        .call(
+            Method::PATCH,
+            &format!("/v1/organizations/{org}"),
+            Some(json!({"default_login_url": "https://sso.acme.test/"})),
+        )
+        .await;
     assert_eq!(patched.status, StatusCode::OK, "{patched:?}");
     assert_eq!(patched.data()["default_login_url"], "https://sso.acme.test/");
     let mut other = body;
@@ -205,7 +210,9 @@ async fn generated_credentials_are_emailed_with_a_login_url_or_nothing_is_create
     let created = app.call(Method::POST, &users(&org), Some(other)).await;
     assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
     let mail = app.mail_to("di@acme.test").await;
-    assert!(matches!(&mail[0].mail, Some(Mail::Credentials { login_url, .. }) if login_url == "https://sso.acme.test/"));
+    assert!(
+        matches!(&mail[0].mail, Some(Mail::Credentials { login_url, .. }) if login_url == "https://sso.acme.test/")
+    );
 }
 
 async fn acceptance_checks_the_password_rules(app: TestApp) {

@@ -218,7 +218,12 @@ impl Roster {
     ///
     /// # Errors
     /// [`Error::NotFound`] when it does not exist or is out of reach.
-    pub async fn get_invitation(&self, principal: &Principal, org: OrgId, id: InvitationId) -> Result<Invitation, Error> {
+    pub async fn get_invitation(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        id: InvitationId,
+    ) -> Result<Invitation, Error> {
         self.authorize(principal, org, "invitations.read").await?;
         self.storage.get_invitation(org, id).await?.ok_or(Error::NotFound(Resource::Invitation))
     }
@@ -239,8 +244,7 @@ impl Roster {
         let org = self.storage.get_organization(org_id).await?.ok_or(Error::NotFound(Resource::Organization))?;
         let inviter = self.inviter_name(principal, &org).await?;
         let mut tx = self.storage.begin().await?;
-        let mut inv =
-            tx.invitation_for_update(org_id, id).await?.ok_or(Error::NotFound(Resource::Invitation))?;
+        let mut inv = tx.invitation_for_update(org_id, id).await?.ok_or(Error::NotFound(Resource::Invitation))?;
         super::check_version(expected_version, inv.version)?;
         ensure_unsettled(&inv)?;
         let now = self.clock.now();
@@ -282,8 +286,7 @@ impl Roster {
         let mut tx = self.storage.begin().await?;
         // Lock order: the user, then its invitation (as acceptance does).
         let user = tx.user_for_update(org_id, seen.user_id).await?;
-        let mut inv =
-            tx.invitation_for_update(org_id, id).await?.ok_or(Error::NotFound(Resource::Invitation))?;
+        let mut inv = tx.invitation_for_update(org_id, id).await?.ok_or(Error::NotFound(Resource::Invitation))?;
         super::check_version(expected_version, inv.version)?;
         ensure_unsettled(&inv)?;
         let now = self.clock.now();
@@ -341,8 +344,7 @@ impl Roster {
         let hash = self.hash(&password).await?;
         let mut tx = self.storage.begin().await?;
         let user = tx.user_for_update(org.id, seen.user_id).await?;
-        let mut inv =
-            tx.invitation_for_update(org.id, seen.id).await?.ok_or(Error::InvitationInvalid)?;
+        let mut inv = tx.invitation_for_update(org.id, seen.id).await?.ok_or(Error::InvitationInvalid)?;
         // A resend since the first read replaced the token: this one is dead.
         if !inv.digest.matches(&seen.digest) {
             return Err(Error::InvitationInvalid);
@@ -368,9 +370,6 @@ impl Roster {
         self.audit_as(tx.as_mut(), actor, org.id, "invitation.accepted", ("invitation", inv.id.to_string()), summary)
             .await?;
         tx.commit().await?;
-        Ok(AcceptedInvitation {
-            user: UserView { user, organization: org.summary() },
-            login_url: inv.login_url,
-        })
+        Ok(AcceptedInvitation { user: UserView { user, organization: org.summary() }, login_url: inv.login_url })
     }
 }

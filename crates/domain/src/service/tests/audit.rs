@@ -71,7 +71,8 @@ fn creating_a_user_records_one_event_with_the_request_id_and_actor_and_no_passwo
 fn a_generated_password_is_not_recorded() {
     let tenant = Tenant::new("acme");
     let (storage, inserted) = storage_inserting(&tenant);
-    let input = CreateUserInput { generate_password: true, ..ada() };
+    let login_url = Some("https://app.example.com/login".to_owned());
+    let input = CreateUserInput { generate_password: true, login_url, ..ada() };
     let created = run(roster_with(storage, fake_hasher(1)).create_user(&tenant.key(), tenant.id(), input)).unwrap();
     let password = created.generated_password.unwrap();
     let hash = take(&inserted).password_hash.unwrap();
@@ -100,6 +101,10 @@ fn the_event_is_written_in_the_changes_transaction_before_it_commits() {
     tx.expect_username_taken().returning(|_, _| Ok(false));
     let mut seq = mockall::Sequence::new();
     tx.expect_insert_user().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
+    tx.expect_insert_audit_event().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
+    // The invitation, its email and its own event land in the same transaction.
+    tx.expect_insert_invitation().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
+    tx.expect_insert_outbox_message().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
     tx.expect_insert_audit_event().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
     tx.expect_commit().times(1).in_sequence(&mut seq).returning(|| Ok(()));
     let mut storage = tenant.storage();

@@ -99,7 +99,8 @@ fn creating_a_user_with_a_generated_password_returns_a_password_that_verifies_ag
     let (storage, inserted) = storage_inserting(&tenant);
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_hash().times(1).returning(|p| Argon2id::owasp().hash_blocking(p.expose()));
-    let input = CreateUserInput { generate_password: true, ..ada() };
+    let login_url = Some("https://app.example.com/login".to_owned());
+    let input = CreateUserInput { generate_password: true, login_url, ..ada() };
     let created = run(roster_with(storage, hasher).create_user(&tenant.key(), tenant.id(), input)).unwrap();
 
     let user = take(&inserted);
@@ -110,6 +111,23 @@ fn creating_a_user_with_a_generated_password_returns_a_password_that_verifies_ag
     assert_ne!(hash.as_phc(), password.expose());
     assert!(Argon2id::owasp().verify_blocking(password.expose(), &hash));
     assert!(!Argon2id::owasp().verify_blocking("not the password", &hash));
+    // The credentials are emailed, in the same transaction, with where to sign in.
+    let mail = tenant.mail.lock().unwrap().clone();
+    assert_eq!(mail.len(), 1);
+    assert!(matches!(
+        &mail[0].mail,
+        Some(crate::outbox::Mail::Credentials { login_url, password: sent, .. })
+            if login_url == "https://app.example.com/login" && sent == password.expose()
+    ));
+}
+
+#[test]
+fn a_generated_password_without_any_login_url_creates_nothing() {
+    let tenant = Tenant::new("acme");
+    let storage = tenant.storage();
+    let input = CreateUserInput { generate_password: true, ..ada() };
+    let result = run(roster_with(storage, no_hashing()).create_user(&tenant.key(), tenant.id(), input));
+    assert_eq!(invalid_field_names(result), ["login_url"]);
 }
 
 #[test]
@@ -121,6 +139,15 @@ fn creating_a_user_without_a_password_invites_it_with_no_hash_and_no_hashing() {
     assert_eq!(user.status, UserStatus::Invited);
     assert_eq!(user.password_hash, None::<PasswordHash>);
     assert!(created.generated_password.is_none());
+    // The invitation email is queued with the user, linking to the acceptance page.
+    let mail = tenant.mail.lock().unwrap().clone();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].recipient, user.email);
+    assert!(matches!(
+        &mail[0].mail,
+        Some(crate::outbox::Mail::Invitation { accept_url, org_name, .. })
+            if accept_url.starts_with("http://127.0.0.1:8080/invite/rsi_") && org_name == tenant.org.name.as_str()
+    ));
 }
 
 #[test]

@@ -15,6 +15,7 @@ use crate::hashing::PasswordHash;
 use crate::ids::{OrgId, RoleId, UserId};
 use crate::mocks::{FixedClock, MockPasswordHasher, MockStorage, MockTransaction};
 use crate::organization::{OrgStatus, Organization};
+use crate::outbox::OutboxMessage;
 use crate::permission::PermissionSet;
 use crate::ports::{RoleRef, UserAccess};
 use crate::role::{BuiltinRole, Role};
@@ -113,12 +114,26 @@ pub(super) fn audit_into(tx: &mut MockTransaction, log: &AuditLog) {
     });
 }
 
+/// The emails a transaction queued, shared with the test.
+pub(super) type MailLog = Arc<Mutex<Vec<OutboxMessage>>>;
+
+/// Lets `tx` store invitations and queue any number of emails into `log`.
+pub(super) fn mail_into(tx: &mut MockTransaction, log: &MailLog) {
+    tx.expect_insert_invitation().returning(|_| Ok(()));
+    let log = log.clone();
+    tx.expect_insert_outbox_message().returning(move |message| {
+        log.lock().unwrap().push(message.clone());
+        Ok(())
+    });
+}
+
 /// A transaction that records its audit events into a fresh log.
 pub(super) fn audited_tx() -> (MockTransaction, AuditLog) {
     let log = AuditLog::default();
     let mut tx = MockTransaction::new();
     tx.expect_revoke_user_sessions().returning(|_, _, _| Ok(0));
     audit_into(&mut tx, &log);
+    mail_into(&mut tx, &MailLog::default());
     (tx, log)
 }
 
@@ -166,6 +181,8 @@ pub(super) struct Tenant {
     pub org: Organization,
     pub roles: Vec<Role>,
     pub audit: AuditLog,
+    /// The emails its transactions queued.
+    pub mail: MailLog,
     /// The users this tenant's sessions and personal keys act for.
     pub signed_in: Arc<Mutex<Vec<UserId>>>,
 }
@@ -197,7 +214,7 @@ impl Tenant {
             updated_at: now(),
             version: 1,
         };
-        Self { org, roles, audit: AuditLog::default(), signed_in: Arc::default() }
+        Self { org, roles, audit: AuditLog::default(), mail: MailLog::default(), signed_in: Arc::default() }
     }
 
     /// A new partner organization.
@@ -366,6 +383,12 @@ impl Tenant {
         storage.expect_get_organization().returning(move |id| Ok((id == org.id).then(|| org.clone())));
         self.allow_signed_in(&mut storage);
         storage.expect_list_grants().returning(|_, _| Ok(Vec::new()));
+        // An invitation email names the person inviting: their user is read.
+        let (signed_in, tenant) = (Arc::clone(&self.signed_in), self.clone());
+        storage
+            .expect_get_user()
+            .withf(move |_, id| signed_in.lock().unwrap().contains(id))
+            .returning(move |_, id| Ok(Some(tenant.view(&User { id, ..tenant.user("inviter@example.com") }))));
         storage
     }
 
@@ -402,6 +425,7 @@ impl Tenant {
         let org = self.org.clone();
         tx.expect_organization_for_share().returning(move |id| Ok((id == org.id).then(|| org.clone())));
         audit_into(&mut tx, &self.audit);
+        mail_into(&mut tx, &self.mail);
         tx
     }
 
