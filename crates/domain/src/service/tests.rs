@@ -17,6 +17,7 @@ mod authorization;
 mod create_user;
 mod delete_users;
 mod escalation;
+mod invitations;
 mod last_owner;
 mod listing;
 mod login;
