@@ -95,6 +95,10 @@ pub struct BenchArgs {
     /// connections too: no cross-thread wake-ups, so it takes the least CPU from the server.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub loadgen_threads: u32,
+    /// Connections of the GET latency probe, at rest and while --connections clients create
+    /// users with passwords (default: --connections, as every other GET scenario).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub probe_connections: Option<u32>,
     /// Record the whole machine with `perf record -a` during each measured window, into
     /// target/bench/perf-<scenario>.data (look with `perf report -i FILE --sort comm,dso`).
     #[arg(long)]
@@ -111,6 +115,9 @@ impl BenchArgs {
             format!("--warmup-secs={}", self.warmup_secs),
             format!("--loadgen-threads={}", self.loadgen_threads),
         ];
+        if let Some(probe) = self.probe_connections {
+            args.push(format!("--probe-connections={probe}"));
+        }
         if !self.only.is_empty() {
             args.push(format!("--only={}", self.only.join(",")));
         }
@@ -260,6 +267,7 @@ pub fn run_measurements(ws: &Workspace, args: &BenchArgs) -> Result<()> {
             session_token: seeded.session_token,
             org_id: seeded.org_id,
             user_ids: seeded.user_ids.into(),
+            probe_connections: args.probe_connections.unwrap_or(args.connections) as usize,
         });
         let probe = cpu::Probe::new(Some(server.pid()));
         for scenario in scenarios {

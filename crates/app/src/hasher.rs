@@ -4,9 +4,11 @@
 //! tokio's workers would stall every request behind it; running it at the same priority
 //! as the request-serving threads would still make every read wait for a hash's time
 //! slice. So hashes run on dedicated threads (one per CPU: more would only add memory and
-//! latency, never throughput) at the lowest scheduling priority: they get every idle cycle
-//! — a burst of password creations runs at the machine's argon2id rate — but a request
-//! that needs the CPU preempts them at once, so reads stay fast while passwords are hashed.
+//! latency, never throughput) in Linux's idle scheduling class (`SCHED_IDLE`): they get
+//! every idle cycle — a burst of password creations runs at the machine's argon2id rate —
+//! but a request that needs the CPU preempts them at once, so reads stay fast while
+//! passwords are hashed. Under a load that saturates every CPU, password operations slow
+//! down (they keep a sliver of CPU) rather than the reads.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -62,9 +64,14 @@ impl BlockingHasher {
     }
 }
 
-/// A hashing thread: lowest priority, then jobs until every sender is gone.
+/// A hashing thread: idle scheduling class, then jobs until every sender is gone.
 fn work(queue: &Mutex<Receiver<Job>>) {
-    let lowered = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+    use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy};
+    // SCHED_IDLE: a thread of the normal class that wakes up (a request) preempts it at
+    // once; it still gets a sliver of CPU under full load, so hashing never stops.
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    let lowered =
+        thread_priority::set_thread_priority_and_policy(thread_priority::thread_native_id(), ThreadPriority::Min, idle);
     if let Err(e) = lowered {
         tracing::warn!(error = ?e, "cannot lower the password hashing thread's priority; hashing competes with requests");
     }

@@ -23,8 +23,22 @@ pub(crate) const GET: &str =
 const GET_FOR_UPDATE: &str =
     concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted' FOR UPDATE");
 
-const GET_FOR_SHARE: &str =
-    concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted' FOR SHARE");
+/// A share lock on an organization is a transaction-scoped *advisory* lock, not a row lock:
+/// every user creation takes one, and `SELECT … FOR SHARE` by dozens of concurrent
+/// transactions on the same row makes PostgreSQL build and write a new MultiXact per locker
+/// (a heap write on the hottest row). [`GET_FOR_UPDATE`]'s callers take the same advisory
+/// key exclusively first, so the two still exclude each other. The lock is taken in its
+/// own statement, before the row is read, so the read's snapshot sees what an exclusive
+/// holder committed.
+const SHARE_LOCK: &str = "SELECT pg_advisory_xact_lock_shared($1)";
+const EXCLUSIVE_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+
+/// The advisory lock key of an organization: its UUID folded to 64 bits (a collision only
+/// makes two organizations' creations wait for each other's changes).
+fn lock_key(id: OrgId) -> i64 {
+    let (high, low) = id.as_uuid().as_u64_pair();
+    i64::from_ne_bytes((high ^ low).to_ne_bytes())
+}
 
 /// Login names an organization by slug (`organizations_slug_key`).
 const GET_BY_SLUG: &str =
@@ -175,14 +189,15 @@ impl OrganizationWrites for PgTransaction {
     }
 
     async fn organization_for_update(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        sqlx::query(EXCLUSIVE_LOCK).bind(lock_key(id)).execute(self.conn()?).await.map_err(store_error)?;
         let row =
             sqlx::query(GET_FOR_UPDATE).bind(id.as_uuid()).fetch_optional(self.conn()?).await.map_err(store_error)?;
         row.as_ref().map(rows::organization).transpose()
     }
 
     async fn organization_for_share(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
-        let row =
-            sqlx::query(GET_FOR_SHARE).bind(id.as_uuid()).fetch_optional(self.conn()?).await.map_err(store_error)?;
+        sqlx::query(SHARE_LOCK).bind(lock_key(id)).execute(self.conn()?).await.map_err(store_error)?;
+        let row = sqlx::query(GET).bind(id.as_uuid()).fetch_optional(self.conn()?).await.map_err(store_error)?;
         row.as_ref().map(rows::organization).transpose()
     }
 

@@ -46,6 +46,8 @@ pub struct Context {
     pub session_token: String,
     pub org_id: OrgId,
     pub user_ids: Arc<[UserId]>,
+    /// Connections of the GET latency probes (at rest and while hashing).
+    pub probe_connections: usize,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -84,10 +86,6 @@ pub enum Target {
     /// A p99 latency at most `max_factor` × that of the scenario `baseline` in the same run.
     P99Factor { baseline: &'static str, max_factor: f64 },
 }
-
-/// Connections of the latency probes (GET at rest and while hashing): few enough that
-/// they measure what one reader waits, not how much the server can do.
-pub const PROBE_CONNECTIONS: usize = 4;
 
 /// Every scenario, in the order they run.
 pub const ALL: &[Scenario] = &[
@@ -145,8 +143,8 @@ pub const ALL: &[Scenario] = &[
         target: Target::Argon2 { min_ratio: 0.85 },
         default: true,
     },
-    // GET latency seen by a few readers, at rest and while password creations run
-    // (--connections of them, hashing on every core).
+    // GET latency at rest and while --connections clients create users with passwords
+    // (hashing on every core), both with --probe-connections readers.
     Scenario {
         name: "rest_get_probe",
         label: "REST GET probe",
@@ -245,7 +243,8 @@ impl Client for RestGetUser {
 
 fn rest_get_probe(context: Arc<Context>, spec: LoadSpec, probe: Probe) -> BoxFuture<Result<Stats>> {
     let token = context.api_key.clone();
-    rest_get_user_as(context, token, LoadSpec { connections: PROBE_CONNECTIONS, ..spec }, probe)
+    let connections = context.probe_connections;
+    rest_get_user_as(context, token, LoadSpec { connections, ..spec }, probe)
 }
 
 /// The GET probe while `spec.connections` clients create users with passwords, from before

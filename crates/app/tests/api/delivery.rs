@@ -118,10 +118,18 @@ async fn a_refusing_server_gets_the_message_once_after_retries(app: TestApp, sin
     assert_eq!(sink.messages().len(), 2);
 }
 
-/// A `roster serve` process on a data directory, its REST address read from its logs.
+/// A `roster serve` process on a data directory, its REST address read from its logs;
+/// killed when dropped (a failing test leaves nothing running).
 struct Instance {
     child: Child,
     http: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Instance {
