@@ -140,7 +140,7 @@ impl ApiKeyWrites for PgTransaction {
             .bind(key.expires_at)
             .bind(key.revoked_at)
             .bind(key.last_used_at)
-            .execute(self.conn()?)
+            .execute(self.conn().await?)
             .await
             .map_err(store_error)?;
         Ok(())
@@ -157,18 +157,24 @@ impl ApiKeyWrites for PgTransaction {
         sql.push_bind(at).push(" WHERE");
         push_owner(&mut sql, org, owner);
         sql.push(" AND k.id = ").push_bind(*id.as_uuid()).push(" AND k.revoked_at IS NULL");
-        let done = sql.build().execute(self.conn()?).await.map_err(store_error)?;
+        let done = sql.build().execute(self.conn().await?).await.map_err(store_error)?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn touch_api_key(&mut self, org: Option<OrgId>, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
         let org = org.map(|o| *o.as_uuid());
-        sqlx::query(TOUCH).bind(id.as_uuid()).bind(at).bind(org).execute(self.conn()?).await.map_err(store_error)?;
+        sqlx::query(TOUCH)
+            .bind(id.as_uuid())
+            .bind(at)
+            .bind(org)
+            .execute(self.conn().await?)
+            .await
+            .map_err(store_error)?;
         Ok(())
     }
 
     async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError> {
-        sessions::insert(self.conn()?, session).await
+        sessions::insert(self.conn().await?, session).await
     }
 
     async fn revoke_session(
@@ -178,15 +184,15 @@ impl ApiKeyWrites for PgTransaction {
         id: SessionId,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        sessions::revoke(self.conn()?, org, user, id, at).await
+        sessions::revoke(self.conn().await?, org, user, id, at).await
     }
 
     async fn revoke_user_sessions(&mut self, org: OrgId, user: UserId, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        sessions::revoke_all(self.conn()?, org, user, at).await
+        sessions::revoke_all(self.conn().await?, org, user, at).await
     }
 
     async fn touch_session(&mut self, org: OrgId, id: SessionId, at: DateTime<Utc>) -> Result<(), StoreError> {
-        sessions::touch(self.conn()?, org, id, at).await
+        sessions::touch(self.conn().await?, org, id, at).await
     }
 
     async fn record_login_failure(
@@ -195,14 +201,14 @@ impl ApiKeyWrites for PgTransaction {
         now: DateTime<Utc>,
         window: chrono::Duration,
     ) -> Result<u32, StoreError> {
-        sessions::record_failure(self.conn()?, key, now, window).await
+        sessions::record_failure(self.conn().await?, key, now, window).await
     }
 
     async fn lock_login(&mut self, key: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
-        sessions::lock(self.conn()?, key, until).await
+        sessions::lock(self.conn().await?, key, until).await
     }
 
     async fn clear_login_failures(&mut self, key: &str) -> Result<(), StoreError> {
-        sessions::clear_failures(self.conn()?, key).await
+        sessions::clear_failures(self.conn().await?, key).await
     }
 }

@@ -5,15 +5,11 @@ use roster_domain::audit::{AuditEvent, AuditQuery};
 use roster_domain::error::StoreError;
 use roster_domain::ids::OrgId;
 use roster_domain::ports::{AuditReads, AuditWrites};
-use sqlx::types::Json;
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::error::store_error;
 use crate::rows::{self, audit_columns};
 use crate::{PgTransaction, PostgresStorage};
-
-const INSERT: &str = "INSERT INTO audit_events (id, org_id, actor, action, target_type, target_id, request_id, \
-    occurred_at, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 /// Appends the `list_audit_events` query to `sql`. Ids are UUIDv7, so newest first is id
 /// order, descending; each shape walks one index in that order: `audit_events_org_idx
@@ -56,19 +52,8 @@ impl AuditReads for PostgresStorage {
 #[async_trait]
 impl AuditWrites for PgTransaction {
     async fn insert_audit_event(&mut self, event: &AuditEvent) -> Result<(), StoreError> {
-        sqlx::query(INSERT)
-            .bind(event.id.as_uuid())
-            .bind(event.org_id.as_uuid())
-            .bind(&event.actor)
-            .bind(&event.action)
-            .bind(&event.target_type)
-            .bind(&event.target_id)
-            .bind(event.request_id.as_deref())
-            .bind(event.occurred_at)
-            .bind(Json(&event.details))
-            .execute(self.conn()?)
-            .await
-            .map_err(store_error)?;
+        // Written with the transaction's next statement (crate::appends).
+        self.appends.audit(event);
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::error::store_error;
 use crate::rows::{self, invitation_columns};
-use crate::{PgTransaction, PostgresStorage, outbox};
+use crate::{PgTransaction, PostgresStorage};
 
 /// An invitation and its user. The user row is read whatever its status: a revoked
 /// invitation's user may be deleted.
@@ -33,10 +33,6 @@ const GET_FOR_UPDATE: &str = concat!(select_invitations!(), " WHERE i.org_id = $
 
 /// Acceptance's look-up by the token alone (`invitations_digest_key`), across organizations.
 pub(crate) const FIND: &str = concat!(select_invitations!(), " WHERE i.digest = $1");
-
-const INSERT: &str = "INSERT INTO invitations (id, org_id, user_id, status, digest, invited_by, login_url, \
-    expires_at, created_at, updated_at, accepted_at, revoked_at, version) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 
 const UPDATE: &str = "UPDATE invitations SET status = $3, digest = $4, login_url = $5, expires_at = $6, \
     updated_at = $7, accepted_at = $8, revoked_at = $9, version = $10 WHERE org_id = $1 AND id = $2";
@@ -95,23 +91,8 @@ impl InvitationReads for PostgresStorage {
 #[async_trait]
 impl InvitationWrites for PgTransaction {
     async fn insert_invitation(&mut self, invitation: &Invitation) -> Result<(), StoreError> {
-        sqlx::query(INSERT)
-            .bind(invitation.id.as_uuid())
-            .bind(invitation.org_id.as_uuid())
-            .bind(invitation.user_id.as_uuid())
-            .bind(invitation.status.as_str())
-            .bind(invitation.digest.as_bytes().as_slice())
-            .bind(&invitation.invited_by)
-            .bind(invitation.login_url.as_ref().map(|u| u.as_str()))
-            .bind(invitation.expires_at)
-            .bind(invitation.created_at)
-            .bind(invitation.updated_at)
-            .bind(invitation.accepted_at)
-            .bind(invitation.revoked_at)
-            .bind(invitation.version)
-            .execute(self.conn()?)
-            .await
-            .map_err(store_error)?;
+        // Written with the transaction's next statement (crate::appends).
+        self.appends.invitation(invitation);
         Ok(())
     }
 
@@ -119,7 +100,7 @@ impl InvitationWrites for PgTransaction {
         let row = sqlx::query(GET_FOR_UPDATE)
             .bind(org.as_uuid())
             .bind(id.as_uuid())
-            .fetch_optional(self.conn()?)
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(store_error)?;
         row.as_ref().map(rows::invitation).transpose()
@@ -137,13 +118,15 @@ impl InvitationWrites for PgTransaction {
             .bind(invitation.accepted_at)
             .bind(invitation.revoked_at)
             .bind(invitation.version)
-            .execute(self.conn()?)
+            .execute(self.conn().await?)
             .await
             .map_err(store_error)?;
         Ok(())
     }
 
     async fn insert_outbox_message(&mut self, message: &OutboxMessage) -> Result<(), StoreError> {
-        outbox::insert(self.conn()?, message).await
+        // Written with the transaction's next statement (crate::appends).
+        self.appends.outbox(message);
+        Ok(())
     }
 }

@@ -36,6 +36,7 @@
 
 mod access;
 mod api_keys;
+mod appends;
 mod audit;
 mod error;
 mod invitations;
@@ -206,7 +207,7 @@ impl PostgresStorage {
 impl Storage for PostgresStorage {
     async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError> {
         let tx = self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await.map_err(StoreError::other)?;
-        Ok(Box::new(PgTransaction { tx: Some(tx) }))
+        Ok(Box::new(PgTransaction { tx: Some(tx), appends: appends::Appends::default() }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -219,15 +220,17 @@ impl Storage for PostgresStorage {
 /// it back; after [`Transaction::commit`] every call fails with [`StoreError::Other`].
 pub struct PgTransaction {
     tx: Option<sqlx::Transaction<'static, Postgres>>,
+    /// Rows written but not yet sent ([`appends`]).
+    appends: appends::Appends,
 }
 
 impl PgTransaction {
-    /// The transaction's connection, unless it was committed.
-    fn conn(&mut self) -> Result<&mut PgConnection, StoreError> {
-        match self.tx.as_mut() {
-            Some(tx) => Ok(&mut **tx),
-            None => Err(StoreError::other(TransactionFinished)),
-        }
+    /// The transaction's connection, unless it was committed, with the rows held in
+    /// [`Self::appends`] written first, so every statement sees them.
+    async fn conn(&mut self) -> Result<&mut PgConnection, StoreError> {
+        let tx = self.tx.as_mut().ok_or_else(|| StoreError::other(TransactionFinished))?;
+        self.appends.flush(tx).await?;
+        Ok(&mut **tx)
     }
 }
 
@@ -240,6 +243,7 @@ impl std::fmt::Debug for PgTransaction {
 #[async_trait]
 impl Transaction for PgTransaction {
     async fn commit(&mut self) -> Result<(), StoreError> {
+        self.conn().await?;
         let tx = self.tx.take().ok_or_else(|| StoreError::other(TransactionFinished))?;
         tx.commit().await.map_err(StoreError::other)
     }

@@ -149,7 +149,7 @@ impl OrganizationWrites for PgTransaction {
         let created: Vec<_> = builtin.iter().map(|r| r.created_at).collect();
         let updated: Vec<_> = builtin.iter().map(|r| r.updated_at).collect();
         let versions: Vec<i64> = builtin.iter().map(|r| r.version).collect();
-        let conn = self.conn()?;
+        let conn = self.conn().await?;
         sqlx::query(INSERT)
             .bind(org.id.as_uuid())
             .bind(org.slug.as_str())
@@ -189,15 +189,18 @@ impl OrganizationWrites for PgTransaction {
     }
 
     async fn organization_for_update(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
-        sqlx::query(EXCLUSIVE_LOCK).bind(lock_key(id)).execute(self.conn()?).await.map_err(store_error)?;
-        let row =
-            sqlx::query(GET_FOR_UPDATE).bind(id.as_uuid()).fetch_optional(self.conn()?).await.map_err(store_error)?;
+        sqlx::query(EXCLUSIVE_LOCK).bind(lock_key(id)).execute(self.conn().await?).await.map_err(store_error)?;
+        let row = sqlx::query(GET_FOR_UPDATE)
+            .bind(id.as_uuid())
+            .fetch_optional(self.conn().await?)
+            .await
+            .map_err(store_error)?;
         row.as_ref().map(rows::organization).transpose()
     }
 
     async fn organization_for_share(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
-        sqlx::query(SHARE_LOCK).bind(lock_key(id)).execute(self.conn()?).await.map_err(store_error)?;
-        let row = sqlx::query(GET).bind(id.as_uuid()).fetch_optional(self.conn()?).await.map_err(store_error)?;
+        sqlx::query(SHARE_LOCK).bind(lock_key(id)).execute(self.conn().await?).await.map_err(store_error)?;
+        let row = sqlx::query(GET).bind(id.as_uuid()).fetch_optional(self.conn().await?).await.map_err(store_error)?;
         row.as_ref().map(rows::organization).transpose()
     }
 
@@ -220,31 +223,32 @@ impl OrganizationWrites for PgTransaction {
             .bind(org.version)
             .bind(org.partner)
             .bind(org.default_login_url.as_ref().map(|u| u.as_str()))
-            .execute(self.conn()?)
+            .execute(self.conn().await?)
             .await
             .map_err(store_error)?;
         Ok(())
     }
 
     async fn roles_of(&mut self, org: OrgId) -> Result<Vec<Role>, StoreError> {
-        let found = sqlx::query(ROLES_OF).bind(org.as_uuid()).fetch_all(self.conn()?).await.map_err(store_error)?;
+        let found =
+            sqlx::query(ROLES_OF).bind(org.as_uuid()).fetch_all(self.conn().await?).await.map_err(store_error)?;
         found.iter().map(rows::role).collect()
     }
 
     async fn insert_role(&mut self, role: &Role) -> Result<(), StoreError> {
-        roles::insert(self.conn()?, role).await
+        roles::insert(self.conn().await?, role).await
     }
 
     async fn role_for_update(&mut self, org: OrgId, id: RoleId) -> Result<Option<Role>, StoreError> {
-        roles::for_update(self.conn()?, org, id).await
+        roles::for_update(self.conn().await?, org, id).await
     }
 
     async fn update_role(&mut self, role: &Role) -> Result<(), StoreError> {
-        roles::update(self.conn()?, role).await
+        roles::update(self.conn().await?, role).await
     }
 
     async fn count_role_holders(&mut self, org: OrgId, role: RoleId) -> Result<u64, StoreError> {
-        roles::count_holders(self.conn()?, org, role).await
+        roles::count_holders(self.conn().await?, org, role).await
     }
 
     async fn reassign_role(
@@ -254,10 +258,10 @@ impl OrganizationWrites for PgTransaction {
         to: RoleId,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        roles::reassign(self.conn()?, org, from, to, at).await
+        roles::reassign(self.conn().await?, org, from, to, at).await
     }
 
     async fn delete_role(&mut self, org: OrgId, id: RoleId) -> Result<(), StoreError> {
-        roles::delete(self.conn()?, org, id).await
+        roles::delete(self.conn().await?, org, id).await
     }
 }

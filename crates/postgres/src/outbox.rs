@@ -13,16 +13,11 @@ use roster_domain::error::StoreError;
 use roster_domain::ids::MessageId;
 use roster_domain::outbox::OutboxMessage;
 use roster_domain::ports::Outbox;
-use sqlx::types::Json;
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 
 use crate::PostgresStorage;
 use crate::error::store_error;
 use crate::rows::{self, message_columns};
-
-const INSERT: &str = "INSERT INTO outbox_messages (id, org_id, recipient, template, params, status, attempts, \
-    next_attempt_at, last_error, delivered_via, created_at, sent_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
 /// Claims up to `$3` due messages (`$1` now) for a lease until `$2`, oldest due first,
 /// through `outbox_messages_due_idx`. `SKIP LOCKED` passes over the rows a concurrent
@@ -50,36 +45,6 @@ const MARK_FAILED: &str = "UPDATE outbox_messages SET last_error = $3, locked_un
     WHERE id = $1 AND attempts = $2 AND status = 'pending'";
 
 const GET: &str = concat!("SELECT ", message_columns!(), " FROM outbox_messages WHERE id = $1");
-
-/// Queues `message` on the transaction's connection.
-pub(crate) async fn insert(conn: &mut PgConnection, message: &OutboxMessage) -> Result<(), StoreError> {
-    let (template, params) = match &message.mail {
-        Some(mail) => (mail.template(), Some(Json(mail.params()))),
-        None => ("", None),
-    };
-    sqlx::query(INSERT)
-        .bind(message.id.as_uuid())
-        .bind(message.org_id.map(|org| *org.as_uuid()))
-        .bind(message.recipient.as_str())
-        .bind(template)
-        .bind(params)
-        .bind(message.status.as_str())
-        .bind(attempts(message.attempts)?)
-        .bind(message.next_attempt_at)
-        .bind(message.last_error.as_deref())
-        .bind(message.delivered_via.as_deref())
-        .bind(message.created_at)
-        .bind(message.sent_at)
-        .execute(conn)
-        .await
-        .map_err(store_error)?;
-    Ok(())
-}
-
-/// An attempt count as stored (`integer`).
-fn attempts(n: u32) -> Result<i32, StoreError> {
-    i32::try_from(n).map_err(StoreError::other)
-}
 
 /// Appends the `list_messages` query to `sql`: keyset pages in primary-key order.
 pub(crate) fn push_list_messages(sql: &mut QueryBuilder<'_, Postgres>, after: Option<MessageId>, limit: u32) {

@@ -250,7 +250,8 @@ fn like_escape(text: &str) -> String {
 #[async_trait]
 impl UserWrites for PgTransaction {
     async fn count_seats(&mut self, org: OrgId) -> Result<u64, StoreError> {
-        let row = sqlx::query(COUNT_SEATS).bind(org.as_uuid()).fetch_one(self.conn()?).await.map_err(store_error)?;
+        let row =
+            sqlx::query(COUNT_SEATS).bind(org.as_uuid()).fetch_one(self.conn().await?).await.map_err(store_error)?;
         rows::count(&row)
     }
 
@@ -258,7 +259,7 @@ impl UserWrites for PgTransaction {
         let row = sqlx::query(USERNAME_TAKEN)
             .bind(org.as_uuid())
             .bind(username.as_str())
-            .fetch_one(self.conn()?)
+            .fetch_one(self.conn().await?)
             .await
             .map_err(store_error)?;
         row.try_get("taken").map_err(StoreError::other)
@@ -272,14 +273,14 @@ impl UserWrites for PgTransaction {
             .bind(user.updated_at)
             .bind(user.version)
             .bind(role_ids)
-            .execute(self.conn()?)
+            .execute(self.conn().await?)
             .await
             .map_err(store_error)?;
         Ok(())
     }
 
     async fn user_for_update(&mut self, org: OrgId, id: UserId) -> Result<Option<User>, StoreError> {
-        let conn = self.conn()?;
+        let conn = self.conn().await?;
         let row = sqlx::query(GET_FOR_UPDATE)
             .bind(org.as_uuid())
             .bind(id.as_uuid())
@@ -291,7 +292,7 @@ impl UserWrites for PgTransaction {
 
     async fn update_user(&mut self, user: &User) -> Result<(), StoreError> {
         let role_ids = sorted_role_ids(user);
-        let conn = self.conn()?;
+        let conn = self.conn().await?;
         let query = sqlx::query(UPDATE).bind(user.org_id.as_uuid()).bind(user.id.as_uuid());
         bind_profile(query, user)
             .bind(user.updated_at)
@@ -316,7 +317,7 @@ impl UserWrites for PgTransaction {
             .bind(org.as_uuid())
             .bind(ids)
             .bind(at)
-            .fetch_all(self.conn()?)
+            .fetch_all(self.conn().await?)
             .await
             .map_err(store_error)?;
         Ok(deleted.into_iter().map(|(id,)| UserId::from_uuid(id)).collect())
@@ -333,26 +334,26 @@ impl UserWrites for PgTransaction {
             .bind(org.as_uuid())
             .bind(owner_role.as_uuid())
             .bind(excluding)
-            .fetch_one(self.conn()?)
+            .fetch_one(self.conn().await?)
             .await
             .map_err(store_error)?;
         rows::count(&row)
     }
 
     async fn insert_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
-        access::insert_grant(self.conn()?, grant).await
+        access::insert_grant(self.conn().await?, grant).await
     }
 
     async fn grant_for_update(&mut self, org: OrgId, user: UserId, id: GrantId) -> Result<Option<Grant>, StoreError> {
-        access::grant_for_update(self.conn()?, org, user, id).await
+        access::grant_for_update(self.conn().await?, org, user, id).await
     }
 
     async fn update_grant(&mut self, grant: &Grant) -> Result<(), StoreError> {
-        access::update_grant(self.conn()?, grant).await
+        access::update_grant(self.conn().await?, grant).await
     }
 
     async fn delete_grant(&mut self, org: OrgId, id: GrantId) -> Result<(), StoreError> {
-        access::delete_grant(self.conn()?, org, id).await
+        access::delete_grant(self.conn().await?, org, id).await
     }
 }
 
