@@ -140,7 +140,7 @@ async fn missing_and_invalid_fields_return_422_with_the_field_list(app: TestApp)
 }
 
 async fn generate_password_returns_the_password_once_and_activates_the_user(app: TestApp) {
-    let org = app.org("acme", json!({})).await;
+    let org = app.org("acme", json!({"default_login_url": "https://app.acme.test/login"})).await;
     let created = app
         .call(
             Method::POST,
