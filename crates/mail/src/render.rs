@@ -40,10 +40,15 @@ pub fn render(mail: &Mail) -> Rendered {
 fn invitation(org: &str, inviter: &str, accept_url: &str, expires_at: DateTime<Utc>) -> Rendered {
     let expiry = human_utc(expires_at);
     let subject = one_line(&format!("You are invited to join {org}"));
+    // An API key invites in the organization's own name: no "Acme invited you to join Acme".
+    let by_org = inviter == org;
+    let invited =
+        if by_org { format!("You are invited to join {org}") } else { format!("{inviter} invited you to join {org}") };
+    let invited = full_stop(&invited);
     let text = format!(
         "Hello,\n\
          \n\
-         {inviter} invited you to join {org}.\n\
+         {invited}\n\
          \n\
          To accept, open this link and choose your password:\n\
          \n\
@@ -53,10 +58,13 @@ fn invitation(org: &str, inviter: &str, accept_url: &str, expires_at: DateTime<U
          If you did not expect this invitation, you can ignore this email.\n"
     );
     let mut body = String::new();
-    paragraph(
-        &mut body,
-        &format!("<strong>{}</strong> invited you to join <strong>{}</strong>.", esc(inviter), esc(org)),
-    );
+    let org_html = format!("<strong>{}</strong>", esc(org.trim_end_matches('.')));
+    let invited_html = if by_org {
+        format!("You are invited to join {org_html}.")
+    } else {
+        format!("<strong>{}</strong> invited you to join {org_html}.", esc(inviter))
+    };
+    paragraph(&mut body, &invited_html);
     paragraph(&mut body, "To accept, open this link and choose your password:");
     button(&mut body, accept_url, "Accept the invitation");
     paragraph(&mut body, &format!("Or copy this address into your browser:<br>{}", esc(accept_url)));
@@ -100,6 +108,11 @@ fn credentials(org: &str, login_url: &str, email: &str, username: &str, password
     paragraph(&mut body, &format!("Or copy this address into your browser:<br>{}", esc(login_url)));
     small(&mut body, "Keep this password to yourself, and delete this email once you have signed in.");
     Rendered { html: document(&subject, &body), subject, text }
+}
+
+/// The sentence with a full stop, unless it already ends a sentence ("Acme Inc.").
+fn full_stop(sentence: &str) -> String {
+    if sentence.ends_with(['.', '!', '?']) { sentence.to_owned() } else { format!("{sentence}.") }
 }
 
 /// "14 March 2031 at 09:30 UTC".
@@ -205,6 +218,20 @@ mod tests {
         assert!(r.html.contains("Ada &lt;ada@acme.example&gt;"));
         assert!(r.text.lines().any(|line| line == url), "the link stands on its own line");
         assert!(r.html.contains(&format!("href=\"{url}\"")));
+    }
+
+    #[test]
+    fn an_organization_inviting_in_its_own_name_is_named_once_and_sentences_end_once() {
+        let mail = Mail::Invitation {
+            org_name: "Acme Inc.".into(),
+            inviter: "Acme Inc.".into(),
+            accept_url: "https://roster.example/invite/tok".into(),
+            expires_at: Utc.with_ymd_and_hms(2031, 3, 14, 9, 30, 0).unwrap(),
+        };
+        let r = render(&mail);
+        assert!(r.text.contains("You are invited to join Acme Inc.\n"), "{}", r.text);
+        assert!(!r.text.contains("Acme Inc.."), "{}", r.text);
+        assert!(r.html.contains("You are invited to join <strong>Acme Inc</strong>."), "{}", r.html);
     }
 
     #[test]
