@@ -243,22 +243,7 @@ async fn updates_deletes_and_locks() {
             second.organization_for_update(id).await.unwrap().expect("org")
         })
     };
-    // Wait, on a connection of its own, until the second writer is blocked on a lock.
-    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect(&url).await.unwrap();
-    loop {
-        let blocked: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
-             WHERE datname = current_database() AND wait_event_type = 'Lock')",
-        )
-        .fetch_one(&mut observer)
-        .await
-        .unwrap();
-        assert!(!waiter.is_finished(), "the lock was not held");
-        if blocked {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    wait_until_blocked(&url, &waiter).await;
     locked.name = OrgName::parse("Acme Renamed").unwrap();
     locked.seat_limit = Some(u32::MAX);
     locked.version = 2;
@@ -287,6 +272,79 @@ async fn updates_deletes_and_locks() {
     tx.insert_organization(&reuse, &reuse_roles).await.unwrap();
     tx.commit().await.unwrap();
     assert!(matches!(tx.commit().await, Err(StoreError::Other(_))), "second commit");
+}
+
+/// Waits, on a connection of its own, until a session of the database waits for a lock,
+/// checking meanwhile that `waiter` has not finished (it must be the one waiting).
+async fn wait_until_blocked<T>(url: &str, waiter: &tokio::task::JoinHandle<T>) {
+    let mut observer = <sqlx::PgConnection as sqlx::Connection>::connect(url).await.unwrap();
+    loop {
+        let blocked: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        assert!(!waiter.is_finished(), "the lock was not held");
+        if blocked {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// User creations share-lock their organization: they do not wait for each other, but a
+/// change to the organization (a seat limit appearing) waits for them, and a creation
+/// that comes while a change is under way waits for it and reads what it committed.
+#[tokio::test]
+async fn organization_share_locks_exclude_changes_but_not_each_other() {
+    let url = testing::fresh_database_url().await;
+    // Three transactions at once: the test pool, opened before migrating, falls back to
+    // two transaction connections; one opened now pipelines its reads and keeps seven.
+    let storage = roster_postgres::PostgresStorage::connect(&url, 8).await.unwrap();
+    let (org, roles) = organization("locks", now());
+    let org = Organization { seat_limit: None, ..org };
+    let mut tx = storage.begin().await.unwrap();
+    tx.insert_organization(&org, &roles).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut first = storage.begin().await.unwrap();
+    let mut second = storage.begin().await.unwrap();
+    assert_eq!(first.organization_for_share(org.id).await.unwrap().unwrap().seat_limit, None);
+    assert_eq!(second.organization_for_share(org.id).await.unwrap().unwrap().seat_limit, None, "sharers coexist");
+    let change = {
+        let storage = storage.clone();
+        tokio::spawn(async move {
+            let mut tx = storage.begin().await.unwrap();
+            let mut changed = tx.organization_for_update(org.id).await.unwrap().unwrap();
+            changed.seat_limit = Some(5);
+            changed.version += 1;
+            tx.update_organization(&changed).await.unwrap();
+            tx.commit().await.unwrap();
+        })
+    };
+    wait_until_blocked(&url, &change).await;
+    first.commit().await.unwrap();
+    second.commit().await.unwrap();
+    change.await.unwrap();
+
+    // A change under way holds creations back; they then see the committed limit.
+    let mut changing = storage.begin().await.unwrap();
+    let mut changed = changing.organization_for_update(org.id).await.unwrap().unwrap();
+    let creation = {
+        let storage = storage.clone();
+        tokio::spawn(async move {
+            let mut tx = storage.begin().await.unwrap();
+            tx.organization_for_share(org.id).await.unwrap().unwrap().seat_limit
+        })
+    };
+    wait_until_blocked(&url, &creation).await;
+    changed.seat_limit = Some(7);
+    changed.version += 1;
+    changing.update_organization(&changed).await.unwrap();
+    changing.commit().await.unwrap();
+    assert_eq!(creation.await.unwrap(), Some(7));
 }
 
 #[tokio::test]
