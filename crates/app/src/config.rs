@@ -271,5 +271,35 @@ mod tests {
             assert!(Config::load(None).unwrap_err().to_string().contains("password_min_length"));
             Ok(())
         });
+        for (name, value, field) in [
+            ("ROSTER_MAIL_POLL_MS", "0", "mail_poll_ms"),
+            ("ROSTER_MAIL_RETRY_BASE_MS", "1", "mail_retry_base_ms"),
+            ("ROSTER_MAIL_LEASE_SECONDS", "1", "mail_lease_seconds"),
+            ("ROSTER_MAIL_MAX_ATTEMPTS", "0", "mail_max_attempts"),
+            ("ROSTER_PUBLIC_URL", "id.example.com", "public_url"),
+        ] {
+            Jail::expect_with(|jail| {
+                jail.clear_env();
+                jail.set_env(name, value);
+                let err = Config::load(None).unwrap_err().to_string();
+                assert!(err.contains(field), "{name}={value}: {err}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn the_smtp_url_is_a_secret() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.set_env("ROSTER_SMTP_URL", "smtps://roster:hunter2@mail.example.com:465");
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(!format!("{config:?}").contains("hunter2"));
+            assert_eq!(
+                config.smtp_url.as_ref().map(ExposeSecret::expose_secret),
+                Some("smtps://roster:hunter2@mail.example.com:465")
+            );
+            Ok(())
+        });
     }
 }
