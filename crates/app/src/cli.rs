@@ -129,11 +129,8 @@ async fn serve(config: Config, backend: Backend) -> Result<(), BoxError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", server.http_addr().unwrap_or(config.http_addr)));
-    let roster = Arc::new(
-        roster(&backend, &config)
-            .with_public_url(public_url.trim_end_matches('/'))
-            .with_mail_signal(worker.mail_signal()),
-    );
+    let roster =
+        Arc::new(roster(&backend, &config).with_public_url(public_url.clone()).with_mail_signal(worker.mail_signal()));
     if let Some((key, secret)) = roster.bootstrap_platform_key().await? {
         let path = config.bootstrap_key_path();
         keyfile::write_secret(&path, secret.expose())?;

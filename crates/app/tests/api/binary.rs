@@ -36,6 +36,38 @@ pub(crate) fn call(
     (status, json)
 }
 
+/// A `roster serve` on a data directory (JSON logs, free ports, `env` added), once it says
+/// it is serving: the process, its log stream, its REST address and the logs so far.
+pub(crate) fn serve(
+    data: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (std::process::Child, BufReader<std::process::ChildStderr>, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("ROSTER_DATA_DIR", data)
+        .env("ROSTER_HTTP_ADDR", "127.0.0.1:0")
+        .env("ROSTER_GRPC_ADDR", "127.0.0.1:0")
+        .env("ROSTER_LOG_FORMAT", "json")
+        .envs(env.iter().copied())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start roster");
+    let mut logs = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut all = String::new();
+    let http = loop {
+        let mut line = String::new();
+        assert!(logs.read_line(&mut line).expect("read log") > 0, "roster exited early:\n{all}");
+        all.push_str(&line);
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if event["message"] == "roster is serving" {
+            break event["http"].as_str().expect("http address").to_owned();
+        }
+    };
+    (child, logs, http, all)
+}
+
 /// Stops a `roster serve` with SIGTERM and checks that it exits cleanly.
 pub(crate) fn terminate(child: &mut std::process::Child) {
     let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
@@ -67,28 +99,7 @@ fn login_records_the_client_address(addr: &str, key: &str) {
 #[test]
 fn serve_bootstraps_a_platform_key_file_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("ROSTER_DATA_DIR", dir.path())
-        .env("ROSTER_HTTP_ADDR", "127.0.0.1:0")
-        .env("ROSTER_GRPC_ADDR", "127.0.0.1:0")
-        .env("ROSTER_LOG_FORMAT", "json")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start roster");
-    let mut logs = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut all = String::new();
-    let http_addr = loop {
-        let mut line = String::new();
-        assert!(logs.read_line(&mut line).expect("read log") > 0, "roster exited early:\n{all}");
-        all.push_str(&line);
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if event["message"] == "roster is serving" {
-            break event["http"].as_str().expect("http address").to_owned();
-        }
-    };
+    let (mut child, mut logs, http_addr, mut all) = serve(dir.path(), &[]);
     let key_path = dir.path().join("bootstrap-platform-key");
     let key = std::fs::read_to_string(&key_path).expect("key file").trim().to_owned();
     assert!(!all.contains(&key), "the secret must never be logged");

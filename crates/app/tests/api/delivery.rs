@@ -2,8 +2,7 @@
 //! that arrives works, a refusing server gets the message once after retries, and a
 //! message committed by an instance that is killed is delivered after a restart.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use http::{Method, StatusCode};
 use roster_domain::outbox::MessageStatus;
@@ -134,32 +133,15 @@ impl Drop for Instance {
 
 impl Instance {
     fn start(data: &std::path::Path, smtp_url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
-            .arg("serve")
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("ROSTER_DATA_DIR", data)
-            .env("ROSTER_HTTP_ADDR", "127.0.0.1:0")
-            .env("ROSTER_GRPC_ADDR", "127.0.0.1:0")
-            .env("ROSTER_LOG_FORMAT", "json")
-            .env("ROSTER_SMTP_URL", smtp_url) // empty: the dev mailbox
-            .env("ROSTER_MAIL_POLL_MS", "50")
-            .env("ROSTER_MAIL_RETRY_BASE_MS", "20")
-            .env("ROSTER_MAIL_LEASE_SECONDS", "4")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start roster");
-        let mut logs = BufReader::new(child.stderr.take().expect("stderr"));
-        let mut all = String::new();
-        let http = loop {
-            let mut line = String::new();
-            assert!(logs.read_line(&mut line).expect("read log") > 0, "roster exited early:\n{all}");
-            all.push_str(&line);
-            let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-            if event["message"] == "roster is serving" {
-                break event["http"].as_str().expect("http address").to_owned();
-            }
-        };
+        let (child, mut logs, http, _) = crate::binary::serve(
+            data,
+            &[
+                ("ROSTER_SMTP_URL", smtp_url), // empty: the dev mailbox
+                ("ROSTER_MAIL_POLL_MS", "50"),
+                ("ROSTER_MAIL_RETRY_BASE_MS", "20"),
+                ("ROSTER_MAIL_LEASE_SECONDS", "4"),
+            ],
+        );
         // Keep draining the logs so the process never blocks on a full pipe.
         std::thread::spawn(move || std::io::copy(&mut logs, &mut std::io::sink()));
         Self { child, http }

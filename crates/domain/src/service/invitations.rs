@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::Roster;
 use super::audit::details;
+use crate::api_key::NewSecret;
 use crate::auth::Principal;
 use crate::error::{Error, Resource};
 use crate::ids::{InvitationId, MessageId, OrgId};
@@ -84,9 +85,16 @@ fn ensure_unsettled(inv: &Invitation) -> Result<(), Error> {
 }
 
 impl Roster {
-    /// The link an invitation email carries.
-    fn invitation_link(&self, token: &str) -> String {
-        format!("{}/invite/{token}", self.public_url.trim_end_matches('/'))
+    /// The invitation email: who invites to what, and the link with `token` until `expires_at`.
+    fn invitation_mail(
+        &self,
+        org: &Organization,
+        inviter: String,
+        token: &NewSecret,
+        expires_at: DateTime<Utc>,
+    ) -> Mail {
+        let accept_url = format!("{}/invite/{}", self.public_url.trim_end_matches('/'), token.expose());
+        Mail::Invitation { org_name: org.name.to_string(), inviter, accept_url, expires_at }
     }
 
     /// Tells the delivery worker that mail was queued (after the commit).
@@ -149,12 +157,7 @@ impl Roster {
             version: 1,
         };
         tx.insert_invitation(&inv).await?;
-        let mail = Mail::Invitation {
-            org_name: org.name.to_string(),
-            inviter: inviter.to_owned(),
-            accept_url: self.invitation_link(token.expose()),
-            expires_at: inv.expires_at,
-        };
+        let mail = self.invitation_mail(org, inviter.to_owned(), &token, inv.expires_at);
         self.queue_mail(tx, org.id, &user.email, mail).await?;
         let summary = details([("user_id", user.id.to_string()), ("expires_at", inv.expires_at.to_rfc3339())]);
         self.audit(tx, principal, org.id, "invitation.created", ("invitation", inv.id.to_string()), summary).await?;
@@ -254,12 +257,7 @@ impl Roster {
         inv.updated_at = now;
         inv.version += 1;
         tx.update_invitation(&inv).await?;
-        let mail = Mail::Invitation {
-            org_name: org.name.to_string(),
-            inviter,
-            accept_url: self.invitation_link(token.expose()),
-            expires_at: inv.expires_at,
-        };
+        let mail = self.invitation_mail(&org, inviter, &token, inv.expires_at);
         self.queue_mail(tx.as_mut(), org_id, &inv.email, mail).await?;
         let summary = details([("expires_at", inv.expires_at.to_rfc3339())]);
         self.audit(tx.as_mut(), principal, org_id, "invitation.resent", ("invitation", id.to_string()), summary)
