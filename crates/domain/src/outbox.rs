@@ -177,6 +177,22 @@ impl OutboxMessage {
             sent_at: None,
         }
     }
+
+    /// The claim this copy of the message was returned under (see [`Claim`]).
+    pub fn claim(&self) -> Claim {
+        Claim { id: self.id, attempts: self.attempts }
+    }
+}
+
+/// A worker's hold on a claimed message: its id and the attempt count the claim gave it.
+/// The count is the claim's fencing token: an outcome is recorded only while the message
+/// still carries it, so a worker whose lease lapsed cannot overwrite a newer claim's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Claim {
+    /// The message.
+    pub id: MessageId,
+    /// Its attempt count as claimed.
+    pub attempts: u32,
 }
 
 /// When to try again after a failed attempt: exponential backoff from `base`, capped at

@@ -17,7 +17,7 @@ use crate::grant::Grant;
 use crate::ids::{ApiKeyId, GrantId, InvitationId, MessageId, OrgId, RoleId, SessionId, UserId};
 use crate::invitation::{Invitation, InvitationQuery};
 use crate::organization::{OrgStatus, Organization};
-use crate::outbox::OutboxMessage;
+use crate::outbox::{Claim, OutboxMessage};
 use crate::role::Role;
 use crate::session::{Session, ThrottleState};
 use crate::user::{User, UserQuery, UserStatus, UserView};
@@ -560,20 +560,20 @@ pub trait Outbox: Send + Sync {
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError>;
 
-    /// Marks a claimed message sent (if `attempts` still matches), recording how; with
-    /// `erase_mail`, forgets what it said (links and passwords). `false` when the claim
-    /// was lost.
+    /// Marks claimed messages sent, recording when and how, each only if it still carries
+    /// its claim's attempt count; with `erase_mail`, forgets what they said (links and
+    /// passwords). One call records a whole batch (one statement on PostgreSQL). Returns
+    /// the ids marked: a claim missing from it was lost (or never made).
     ///
     /// # Errors
-    /// [`StoreError::Other`] on storage failure.
+    /// [`StoreError::Other`] on storage failure; then none of them is marked.
     async fn mark_sent(
         &self,
-        id: MessageId,
-        attempts: u32,
+        claims: &[Claim],
         at: DateTime<Utc>,
         via: &str,
         erase_mail: bool,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Vec<MessageId>, StoreError>;
 
     /// Records a failed attempt of a claimed message (if `attempts` still matches): pending
     /// again from `retry_at`, or failed for good when `retry_at` is `None`. `false` when

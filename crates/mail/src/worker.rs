@@ -13,7 +13,7 @@ use std::time::Duration;
 use futures::FutureExt as _;
 use roster_domain::StoreError;
 use roster_domain::clock::Clock;
-use roster_domain::outbox::{OutboxMessage, RetryPolicy};
+use roster_domain::outbox::{Claim, OutboxMessage, RetryPolicy};
 use roster_domain::ports::Outbox;
 use roster_domain::service::MailSignal;
 use tokio::sync::Notify;
@@ -126,70 +126,82 @@ impl Worker {
     }
 
     /// One pass: claims up to `batch` due messages, delivers them concurrently and
-    /// records each outcome. Returns how many messages were claimed (attempted).
+    /// records the outcomes: the deliveries together, in one call, once every send of the
+    /// pass has ended; each failure on its own. Returns how many messages were claimed
+    /// (attempted).
+    ///
+    /// A crash between a send and its record leaves the message claimed: when the lease
+    /// runs out a later pass sends it again (at-least-once delivery; the Message-ID, derived
+    /// from the outbox id, lets a receiver drop the duplicate).
     ///
     /// # Errors
-    /// [`StoreError`] when the claim fails. A failure to record one message's outcome is
-    /// logged instead: its lease runs out and a later pass takes it up again.
+    /// [`StoreError`] when the claim fails. A failure to record an outcome is logged
+    /// instead: the message's lease runs out and a later pass takes it up again.
     pub async fn deliver_due(&self) -> Result<usize, StoreError> {
         // Beyond chrono's range (hundreds of millions of years) means "a long time", not a panic.
         let lease = chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::days(365));
         let claimed = self.outbox.claim_due_messages(self.clock.now(), lease, self.config.batch).await?;
-        let count = claimed.len();
-        futures::future::join_all(claimed.into_iter().map(|message| self.attempt(message))).await;
-        Ok(count)
+        let outcomes = futures::future::join_all(claimed.iter().map(|message| self.attempt(message))).await;
+        let mut sent = Vec::with_capacity(claimed.len());
+        let mut failed = Vec::new();
+        for (message, outcome) in claimed.iter().zip(outcomes) {
+            match outcome {
+                Ok(()) => sent.push(message),
+                Err(error) => failed.push(self.record_failure(message, error)),
+            }
+        }
+        futures::future::join(self.record_sent(&sent), futures::future::join_all(failed)).await;
+        Ok(claimed.len())
     }
 
-    async fn attempt(&self, message: OutboxMessage) {
-        let outcome = match &message.mail {
-            None => Err(DeliveryError::permanent("the message has no content (unknown template, or erased)")),
-            Some(mail) => {
-                let rendered = render(mail);
-                let send_timeout = self.config.lease / 2;
-                match tokio::time::timeout(send_timeout, self.transport.deliver(&message, &rendered)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(DeliveryError::transient(format!(
-                        "delivery timed out after {} s",
-                        send_timeout.as_secs_f64()
-                    ))),
+    /// Sends one message, bounded by half the lease.
+    async fn attempt(&self, message: &OutboxMessage) -> Result<(), DeliveryError> {
+        let Some(mail) = &message.mail else {
+            return Err(DeliveryError::permanent("the message has no content (unknown template, or erased)"));
+        };
+        let rendered = render(mail);
+        let send_timeout = self.config.lease / 2;
+        let result = tokio::time::timeout(send_timeout, self.transport.deliver(message, &rendered)).await;
+        let delivered = result.unwrap_or_else(|_| {
+            Err(DeliveryError::transient(format!("delivery timed out after {} s", send_timeout.as_secs_f64())))
+        });
+        if delivered.is_ok() {
+            tracing::debug!(message_id = %message.id, attempt = message.attempts, via = self.transport.name(), "mail delivered");
+        }
+        delivered
+    }
+
+    /// Records the pass's deliveries, in one call.
+    async fn record_sent(&self, sent: &[&OutboxMessage]) {
+        if sent.is_empty() {
+            return;
+        }
+        let claims: Vec<Claim> = sent.iter().map(|m| m.claim()).collect();
+        let transport = &self.transport;
+        match self
+            .outbox
+            .mark_sent(&claims, self.clock.now(), transport.name(), transport.erases_delivered_mail())
+            .await
+        {
+            Ok(marked) => {
+                for message in sent.iter().filter(|m| !marked.contains(&m.id)) {
+                    lost_claim(message);
                 }
             }
-        };
-        let recorded = match outcome {
-            Ok(()) => self.record_sent(&message).await,
-            Err(error) => self.record_failure(&message, &error).await,
-        };
-        match recorded {
-            Ok(true) => {}
-            Ok(false) => tracing::warn!(
-                message_id = %message.id,
-                attempt = message.attempts,
-                "mail outcome not recorded: the claim ran out and another attempt took the message over"
-            ),
-            Err(e) => tracing::error!(
-                message_id = %message.id,
-                attempt = message.attempts,
-                error = %error_chain(&e),
-                "mail outcome not recorded; the message will be retried when its claim runs out"
-            ),
+            Err(e) => {
+                for message in sent {
+                    tracing::error!(
+                        message_id = %message.id,
+                        attempt = message.attempts,
+                        error = %error_chain(&e),
+                        "mail delivered but not recorded; it will be sent again when its claim runs out"
+                    );
+                }
+            }
         }
     }
 
-    async fn record_sent(&self, message: &OutboxMessage) -> Result<bool, StoreError> {
-        let transport = &self.transport;
-        tracing::debug!(message_id = %message.id, attempt = message.attempts, via = transport.name(), "mail delivered");
-        self.outbox
-            .mark_sent(
-                message.id,
-                message.attempts,
-                self.clock.now(),
-                transport.name(),
-                transport.erases_delivered_mail(),
-            )
-            .await
-    }
-
-    async fn record_failure(&self, message: &OutboxMessage, error: &DeliveryError) -> Result<bool, StoreError> {
+    async fn record_failure(&self, message: &OutboxMessage, error: DeliveryError) {
         let now = self.clock.now();
         let retry_at = if error.is_permanent() {
             None
@@ -211,8 +223,25 @@ impl Worker {
                 "mail delivery failed for good"
             ),
         }
-        self.outbox.mark_failed(message.id, message.attempts, &error.to_string(), retry_at).await
+        match self.outbox.mark_failed(message.id, message.attempts, &error.to_string(), retry_at).await {
+            Ok(true) => {}
+            Ok(false) => lost_claim(message),
+            Err(e) => tracing::error!(
+                message_id = %message.id,
+                attempt = message.attempts,
+                error = %error_chain(&e),
+                "mail outcome not recorded; the message will be retried when its claim runs out"
+            ),
+        }
     }
+}
+
+fn lost_claim(message: &OutboxMessage) {
+    tracing::warn!(
+        message_id = %message.id,
+        attempt = message.attempts,
+        "mail outcome not recorded: the claim ran out and another attempt took the message over"
+    );
 }
 
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

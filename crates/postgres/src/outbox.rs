@@ -11,9 +11,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
 use roster_domain::ids::MessageId;
-use roster_domain::outbox::OutboxMessage;
+use roster_domain::outbox::{Claim, OutboxMessage};
 use roster_domain::ports::Outbox;
 use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
 
 use crate::PostgresStorage;
 use crate::error::store_error;
@@ -33,10 +34,13 @@ pub(crate) const CLAIM: &str = concat!(
     message_columns!()
 );
 
-/// `$5` erases the mail's parameters (links, passwords) once delivered.
-const MARK_SENT: &str = "UPDATE outbox_messages SET status = 'sent', sent_at = $3, delivered_via = $4, \
-    locked_until = NULL, params = CASE WHEN $5 THEN NULL ELSE params END \
-    WHERE id = $1 AND attempts = $2 AND status = 'pending'";
+/// Marks the claims `($1 ids, $2 attempts)` sent at `$3` via `$4`, each by its primary key;
+/// `$5` erases the mails' parameters (links, passwords) once delivered.
+pub(crate) const MARK_SENT: &str = "UPDATE outbox_messages m SET status = 'sent', sent_at = $3, delivered_via = $4, \
+    locked_until = NULL, params = CASE WHEN $5 THEN NULL ELSE m.params END \
+    FROM unnest($1::uuid[], $2::int4[]) AS c(id, attempts) \
+    WHERE m.id = c.id AND m.attempts = c.attempts AND m.status = 'pending' \
+    RETURNING m.id";
 
 /// Pending again from `$4`, or failed for good when `$4` is NULL.
 const MARK_FAILED: &str = "UPDATE outbox_messages SET last_error = $3, locked_until = NULL, \
@@ -84,24 +88,28 @@ impl Outbox for PostgresStorage {
 
     async fn mark_sent(
         &self,
-        id: MessageId,
-        attempts: u32,
+        claims: &[Claim],
         at: DateTime<Utc>,
         via: &str,
         erase_mail: bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
         // A count beyond the column's range belongs to no claim.
-        let Ok(attempts) = i32::try_from(attempts) else { return Ok(false) };
-        let done = sqlx::query(MARK_SENT)
-            .bind(id.as_uuid())
+        let claims: Vec<(Uuid, i32)> =
+            claims.iter().filter_map(|c| Some((*c.id.as_uuid(), i32::try_from(c.attempts).ok()?))).collect();
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, attempts): (Vec<Uuid>, Vec<i32>) = claims.into_iter().unzip();
+        let marked: Vec<Uuid> = sqlx::query_scalar(MARK_SENT)
+            .bind(ids)
             .bind(attempts)
             .bind(at)
             .bind(via)
             .bind(erase_mail)
-            .execute(&self.pool)
+            .fetch_all(&self.pool)
             .await
             .map_err(store_error)?;
-        Ok(done.rows_affected() == 1)
+        Ok(marked.into_iter().map(MessageId::from_uuid).collect())
     }
 
     async fn mark_failed(

@@ -300,6 +300,12 @@ async fn access_shapes(storage: &PostgresStorage, conn: &mut PgConnection, plans
         ("find_api_key", api_keys::FIND, "bytea", format!("'\\x{digest}'")),
         ("find_invitation", invitations::FIND, "bytea", format!("'\\x{invitation}'")),
         ("claim_due_messages", outbox::CLAIM, "timestamptz, timestamptz, bigint", format!("'{now}', '{until}', 10")),
+        (
+            "mark_sent of 10 claims",
+            outbox::MARK_SENT,
+            "uuid[], int4[], timestamptz, text, boolean",
+            format!("'{{{}}}', '{{{}}}', '{now}', 'smtp', true", list(&ids), ["1"; 10].join(",")),
+        ),
     ];
     for (i, (label, sql, types, args)) in shapes.iter().enumerate() {
         let name = format!("hot_{mode}_{i}");

@@ -2,7 +2,7 @@
 //! them, then claimed, marked and listed by the delivery worker outside any use case's
 //! transaction.
 //!
-//! Each of the worker's writes is one statement in its own `BEGIN IMMEDIATE` transaction:
+//! Each of the worker's writes is its own `BEGIN IMMEDIATE` transaction:
 //! SQLite runs writers one at a time, so two workers' claims never overlap, and taking
 //! the write lock up front lets a claim wait out the busy timeout rather than fail on a
 //! stale snapshot.
@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use roster_domain::error::StoreError;
 use roster_domain::ids::MessageId;
-use roster_domain::outbox::OutboxMessage;
+use roster_domain::outbox::{Claim, OutboxMessage};
 use roster_domain::ports::Outbox;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
@@ -94,30 +94,38 @@ impl Outbox for SqliteStorage {
         Ok(claimed)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(message = %id, attempts = attempts), err(level = "debug"))]
+    #[tracing::instrument(level = "debug", skip_all, fields(messages = claims.len()), err(level = "debug"))]
     async fn mark_sent(
         &self,
-        id: MessageId,
-        attempts: u32,
+        claims: &[Claim],
         at: DateTime<Utc>,
         via: &str,
         erase_mail: bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
+        if claims.is_empty() {
+            return Ok(Vec::new());
+        }
         immediately(&self.pool, async |conn: &mut SqliteConnection| {
-            let done = sqlx::query(
-                "UPDATE outbox_messages SET status = 'sent', sent_at = ?, delivered_via = ?, locked_until = NULL, \
-                 params = CASE WHEN ? THEN NULL ELSE params END \
-                 WHERE id = ? AND attempts = ? AND status = 'pending'",
-            )
-            .bind(at)
-            .bind(via)
-            .bind(erase_mail)
-            .bind(id.to_string())
-            .bind(i64::from(attempts))
-            .execute(conn)
-            .await
-            .map_err(store_error)?;
-            Ok(done.rows_affected() > 0)
+            let mut marked = Vec::with_capacity(claims.len());
+            for claim in claims {
+                let done = sqlx::query(
+                    "UPDATE outbox_messages SET status = 'sent', sent_at = ?, delivered_via = ?, locked_until = NULL, \
+                     params = CASE WHEN ? THEN NULL ELSE params END \
+                     WHERE id = ? AND attempts = ? AND status = 'pending'",
+                )
+                .bind(at)
+                .bind(via)
+                .bind(erase_mail)
+                .bind(claim.id.to_string())
+                .bind(i64::from(claim.attempts))
+                .execute(&mut *conn)
+                .await
+                .map_err(store_error)?;
+                if done.rows_affected() > 0 {
+                    marked.push(claim.id);
+                }
+            }
+            Ok(marked)
         })
         .await
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use roster_domain::ids::{MessageId, OrgId};
-use roster_domain::outbox::{Mail, MessageStatus, OutboxMessage};
+use roster_domain::outbox::{Claim, Mail, MessageStatus, OutboxMessage};
 use roster_domain::values::Email;
 
 use crate::concurrency::race;
@@ -143,10 +143,10 @@ pub async fn claims_lease_due_messages_until_the_lease_ends(store: Store) {
     assert!(again.iter().all(|m| m.attempts == 2 && m.status == MessageStatus::Pending), "{again:?}");
 }
 
-/// `mark_sent` succeeds only for the claim that still holds the message: a stale attempt
-/// count (a lapsed claim taken over by another worker) or an unknown id is refused. A sent
-/// message records how and when, keeps its mail unless asked to erase it, and is never
-/// claimed again.
+/// `mark_sent` marks only the claims that still hold their message: a stale attempt count
+/// (a lapsed claim taken over by another worker) or an unknown id is passed over, whether
+/// alone or in a batch with live claims. A sent message records how and when, keeps its
+/// mail unless asked to erase it, and is never claimed again.
 pub async fn mark_sent_is_fenced_by_the_attempt_count(store: Store) {
     let t = now();
     let message = credentials_mail(None, "ada@example.com", t);
@@ -158,14 +158,20 @@ pub async fn mark_sent_is_fenced_by_the_attempt_count(store: Store) {
     assert!(taken_over.iter().all(|m| m.attempts == 2), "{taken_over:?}");
 
     let sent_at = at("2031-01-01T00:00:00.000001Z");
-    assert!(!store.mark_sent(message.id, 1, sent_at, "smtp", true).await.unwrap(), "the first claim is lost");
-    assert!(!store.mark_sent(message.id, 3, sent_at, "smtp", true).await.unwrap(), "a claim never made");
-    let unknown = MessageId::from_uuid(uuid::Uuid::now_v7());
-    assert!(!store.mark_sent(unknown, 1, sent_at, "smtp", true).await.unwrap(), "an unknown message");
+    let claim = |m: &OutboxMessage, attempts| Claim { id: m.id, attempts };
+    let lost = store.mark_sent(&[claim(&message, 1)], sent_at, "smtp", true).await.unwrap();
+    assert!(lost.is_empty(), "the first claim is lost");
+    let never = store.mark_sent(&[claim(&message, 3)], sent_at, "smtp", true).await.unwrap();
+    assert!(never.is_empty(), "a claim never made");
+    let unknown = Claim { id: MessageId::from_uuid(uuid::Uuid::now_v7()), attempts: 1 };
+    assert!(store.mark_sent(&[unknown], sent_at, "smtp", true).await.unwrap().is_empty(), "an unknown message");
+    assert!(store.mark_sent(&[], sent_at, "smtp", true).await.unwrap().is_empty(), "no claims");
     assert_eq!(stored(&store, message.id).await, OutboxMessage { attempts: 2, ..message.clone() }, "unchanged");
 
-    assert!(store.mark_sent(message.id, 2, sent_at, "smtp", true).await.unwrap());
-    assert!(store.mark_sent(kept.id, 2, sent_at, "mailbox", false).await.unwrap());
+    // A batch: the live claim is marked, the stale and unknown ones beside it are not.
+    let batch = [claim(&message, 1), claim(&message, 2), unknown];
+    assert_eq!(store.mark_sent(&batch, sent_at, "smtp", true).await.unwrap(), vec![message.id]);
+    assert_eq!(store.mark_sent(&[claim(&kept, 2)], sent_at, "mailbox", false).await.unwrap(), vec![kept.id]);
     let erased = stored(&store, message.id).await;
     let expected = OutboxMessage {
         mail: None,
@@ -235,7 +241,7 @@ pub async fn messages_list_in_id_order_with_keyset_pages(store: Store) {
     }
     messages.sort_by_key(|m| m.id);
     let claimed = store.claim_due_messages(t, lease(), 1).await.unwrap();
-    assert!(store.mark_sent(claimed[0].id, 1, t, "mailbox", true).await.unwrap());
+    assert_eq!(store.mark_sent(&[claimed[0].claim()], t, "mailbox", true).await.unwrap(), vec![claimed[0].id]);
     let all = store.list_messages(None, 100).await.unwrap();
     assert_eq!(all.iter().map(|m| m.id).collect::<Vec<_>>(), messages.iter().map(|m| m.id).collect::<Vec<_>>());
 

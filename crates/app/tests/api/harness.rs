@@ -12,7 +12,7 @@ use roster::wiring::Backend;
 use roster_domain::StoreError;
 use roster_domain::clock::{Clock, SystemClock};
 use roster_domain::ids::MessageId;
-use roster_domain::outbox::{Mail, OutboxMessage, RetryPolicy};
+use roster_domain::outbox::{Claim, Mail, OutboxMessage, RetryPolicy};
 use roster_domain::ports::Outbox;
 use roster_domain::service::{Roster, Settings};
 use roster_mail::{SmtpSettings, SmtpTransport, Worker, WorkerConfig};
@@ -87,16 +87,13 @@ impl Outbox for RecordingOutbox {
 
     async fn mark_sent(
         &self,
-        id: MessageId,
-        attempts: u32,
+        claims: &[Claim],
         at: DateTime<Utc>,
         via: &str,
         erase_mail: bool,
-    ) -> Result<bool, StoreError> {
-        let marked = self.inner.mark_sent(id, attempts, at, via, erase_mail).await?;
-        if marked {
-            self.sent.send_modify(|n| *n += 1);
-        }
+    ) -> Result<Vec<MessageId>, StoreError> {
+        let marked = self.inner.mark_sent(claims, at, via, erase_mail).await?;
+        self.sent.send_modify(|n| *n += marked.len());
         Ok(marked)
     }
 

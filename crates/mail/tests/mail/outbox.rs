@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use roster_domain::StoreError;
 use roster_domain::ids::MessageId;
-use roster_domain::outbox::{MessageStatus, OutboxMessage};
+use roster_domain::outbox::{Claim, MessageStatus, OutboxMessage};
 use roster_domain::ports::Outbox;
 
 #[derive(Debug, Default)]
@@ -84,22 +84,25 @@ impl Outbox for MemoryOutbox {
 
     async fn mark_sent(
         &self,
-        id: MessageId,
-        attempts: u32,
+        claims: &[Claim],
         at: DateTime<Utc>,
         via: &str,
         erase_mail: bool,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Vec<MessageId>, StoreError> {
         let mut rows = self.rows();
-        let Some(row) = Self::claimed(&mut rows, id, attempts) else { return Ok(false) };
-        row.message.status = MessageStatus::Sent;
-        row.message.sent_at = Some(at);
-        row.message.delivered_via = Some(via.to_owned());
-        row.locked_until = None;
-        if erase_mail {
-            row.message.mail = None;
+        let mut marked = Vec::new();
+        for claim in claims {
+            let Some(row) = Self::claimed(&mut rows, claim.id, claim.attempts) else { continue };
+            row.message.status = MessageStatus::Sent;
+            row.message.sent_at = Some(at);
+            row.message.delivered_via = Some(via.to_owned());
+            row.locked_until = None;
+            if erase_mail {
+                row.message.mail = None;
+            }
+            marked.push(claim.id);
         }
-        Ok(true)
+        Ok(marked)
     }
 
     async fn mark_failed(
