@@ -8,7 +8,7 @@ use roster_domain::organization::Organization;
 use roster_domain::ports::{OrganizationReads, OrganizationWrites};
 use roster_domain::role::Role;
 use roster_domain::values::Slug;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::store_error;
@@ -20,24 +20,33 @@ use crate::{HotReads, PgTransaction, PostgresStorage};
 pub(crate) const GET: &str =
     concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted'");
 
-const GET_FOR_UPDATE: &str =
-    concat!("SELECT ", org_columns!(), " FROM organizations o WHERE o.id = $1 AND o.status <> 'deleted' FOR UPDATE");
-
-/// A share lock on an organization is a transaction-scoped *advisory* lock, not a row lock:
-/// every user creation takes one, and `SELECT … FOR SHARE` by dozens of concurrent
-/// transactions on the same row makes PostgreSQL build and write a new MultiXact per locker
-/// (a heap write on the hottest row). [`GET_FOR_UPDATE`]'s callers take the same advisory
-/// key exclusively first, so the two still exclude each other. The lock is taken in its
-/// own statement, before the row is read, so the read's snapshot sees what an exclusive
-/// holder committed.
-const SHARE_LOCK: &str = "SELECT pg_advisory_xact_lock_shared($1)";
-const EXCLUSIVE_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+/// Locks organization `$1` (advisory key `$2`; exclusively, then also its row, when `$3`)
+/// and reads it, in one statement: see `roster_lock_organization` (migration 0004).
+///
+/// The lock is an *advisory* lock, not a row lock: every user creation takes one shared,
+/// and `SELECT … FOR SHARE` by dozens of concurrent transactions on the same row makes
+/// PostgreSQL build and write a new MultiXact per locker (a heap write on the hottest
+/// row). Changes to the organization take the same key exclusively, so the two exclude
+/// each other. The function reads the row only once the lock is granted, with a snapshot
+/// of its own, so a creation that waited for a change sees what the change committed.
+const LOCK: &str = concat!("SELECT ", org_columns!(), " FROM roster_lock_organization($1, $2, $3) o");
 
 /// The advisory lock key of an organization: its UUID folded to 64 bits (a collision only
 /// makes two organizations' creations wait for each other's changes).
 fn lock_key(id: OrgId) -> i64 {
     let (high, low) = id.as_uuid().as_u64_pair();
     i64::from_ne_bytes((high ^ low).to_ne_bytes())
+}
+
+async fn lock(conn: &mut PgConnection, id: OrgId, exclusive: bool) -> Result<Option<Organization>, StoreError> {
+    let row = sqlx::query(LOCK)
+        .bind(id.as_uuid())
+        .bind(lock_key(id))
+        .bind(exclusive)
+        .fetch_optional(conn)
+        .await
+        .map_err(store_error)?;
+    row.as_ref().map(rows::organization).transpose()
 }
 
 /// Login names an organization by slug (`organizations_slug_key`).
@@ -189,19 +198,11 @@ impl OrganizationWrites for PgTransaction {
     }
 
     async fn organization_for_update(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
-        sqlx::query(EXCLUSIVE_LOCK).bind(lock_key(id)).execute(self.conn().await?).await.map_err(store_error)?;
-        let row = sqlx::query(GET_FOR_UPDATE)
-            .bind(id.as_uuid())
-            .fetch_optional(self.conn().await?)
-            .await
-            .map_err(store_error)?;
-        row.as_ref().map(rows::organization).transpose()
+        lock(self.conn().await?, id, true).await
     }
 
     async fn organization_for_share(&mut self, id: OrgId) -> Result<Option<Organization>, StoreError> {
-        sqlx::query(SHARE_LOCK).bind(lock_key(id)).execute(self.conn().await?).await.map_err(store_error)?;
-        let row = sqlx::query(GET).bind(id.as_uuid()).fetch_optional(self.conn().await?).await.map_err(store_error)?;
-        row.as_ref().map(rows::organization).transpose()
+        lock(self.conn().await?, id, false).await
     }
 
     async fn update_organization(&mut self, org: &Organization) -> Result<(), StoreError> {
