@@ -82,6 +82,12 @@ fn grants_of(roles: &[Role], ids: &[RoleId]) -> PermissionSet {
 
 /// Rule 5: roles are handed out only by callers holding all they grant, and the owner
 /// role only by owners.
+/// Whether `principal` may assign any role there is (an owner holding every permission),
+/// so that rule 5 needs no look at the roles themselves.
+fn may_assign_any(principal: &Principal) -> bool {
+    principal.is_owner() && principal.permissions().is_all()
+}
+
 fn ensure_may_assign(principal: &Principal, roles: &[Role], assigned: &[RoleId]) -> Result<(), Error> {
     let owner = owner_role(roles);
     if owner.is_some_and(|o| assigned.contains(&o)) && !principal.is_owner() {
@@ -194,9 +200,15 @@ impl Roster {
                 }
                 _ => {}
             }
-            let roles = tx.roles_of(org_id).await?;
-            user.role_ids = resolve_roles(&cmd.roles, &roles)?.unwrap_or_else(|| vec![org.default_role_id]);
-            ensure_may_assign(principal, &roles, &user.role_ids)?;
+            // The organization's default role given by a caller who may assign anything (a
+            // platform key provisioning users, an owner) needs no look at the roles.
+            if matches!(cmd.roles, RoleChoice::Unspecified) && may_assign_any(principal) {
+                user.role_ids = vec![org.default_role_id];
+            } else {
+                let roles = tx.roles_of(org_id).await?;
+                user.role_ids = resolve_roles(&cmd.roles, &roles)?.unwrap_or_else(|| vec![org.default_role_id]);
+                ensure_may_assign(principal, &roles, &user.role_ids)?;
+            }
             if cmd.username.is_none() {
                 user.username = self.free_username(tx.as_mut(), org_id, user.email.local_part(), attempt).await?;
             }
@@ -232,7 +244,10 @@ impl Roster {
         Err(Error::UsernameTaken)
     }
 
-    /// A username derived from the email that no non-deleted user of the org has.
+    /// A username derived from the email. The first attempt takes the plain local part
+    /// unchecked (most are free, and a taken one fails the insert, which starts a second
+    /// attempt); later attempts look for a suffixed candidate no non-deleted user of the
+    /// organization has.
     async fn free_username(
         &self,
         tx: &mut dyn Transaction,
@@ -240,7 +255,10 @@ impl Roster {
         local_part: &str,
         attempt: u32,
     ) -> Result<Username, Error> {
-        let mut suffix = (attempt > 0).then(|| rand::thread_rng().gen_range(1000..100_000));
+        if attempt == 0 {
+            return Ok(Username::derive_from(local_part, None));
+        }
+        let mut suffix = Some(rand::thread_rng().gen_range(1000..100_000));
         for _ in 0..USERNAME_CANDIDATES {
             let candidate = Username::derive_from(local_part, suffix);
             if !tx.username_taken(org, &candidate).await? {

@@ -1,6 +1,8 @@
 //! Creating users: credentials, roles (rule 4), seats (rule 2), unique email and
 //! username (rule 1), password rules (rule 8).
 
+use std::sync::{Arc, Mutex};
+
 use super::support::{
     Captured, Tenant, begins, captured, fake_hash, fake_hasher, invalid_field_names, invalid_fields, roster,
     roster_with, run, take,
@@ -8,6 +10,7 @@ use super::support::{
 use crate::error::{Error, Resource, StoreError, Unique};
 use crate::hashing::{Argon2id, PasswordHash};
 use crate::mocks::{MockPasswordHasher, MockStorage, MockTransaction};
+use crate::role::BuiltinRole;
 use crate::user::{User, UserStatus};
 use crate::user_input::CreateUserInput;
 
@@ -176,6 +179,35 @@ fn without_roles_a_new_user_gets_the_organizations_default_role() {
 }
 
 #[test]
+fn the_default_role_given_by_a_caller_who_may_assign_anything_needs_no_look_at_the_roles() {
+    let mut tenant = Tenant::new("acme");
+    tenant.org.default_role_id = tenant.role("admin");
+    let inserted = captured::<User>();
+    let slot = inserted.clone();
+    let mut tx = tenant.tx_never_reading_roles();
+    tx.expect_insert_user().times(1).returning(move |u| {
+        *slot.lock().unwrap() = Some(u.clone());
+        Ok(())
+    });
+    tx.expect_commit().times(1).returning(|| Ok(()));
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    assert_eq!(take(&inserted).role_ids, [tenant.role("admin")]);
+}
+
+#[test]
+fn the_default_role_given_by_an_admin_is_checked_against_what_the_admin_holds() {
+    // An admin may not hand out the owner role, even as the organization's default.
+    let mut tenant = Tenant::new("acme");
+    tenant.org.default_role_id = tenant.role("owner");
+    let mut storage = tenant.storage();
+    begins(&mut storage, refusing_tx(&tenant));
+    let result = run(roster(storage).create_user(&tenant.session_as(BuiltinRole::Admin), tenant.id(), ada()));
+    assert!(matches!(result, Err(Error::Forbidden)), "{result:?}");
+}
+
+#[test]
 fn role_ids_of_the_organization_are_assigned() {
     let tenant = Tenant::new("acme");
     let (storage, inserted) = storage_inserting(&tenant);
@@ -300,44 +332,42 @@ fn a_duplicate_email_reported_by_storage_is_email_taken_and_nothing_is_committed
 }
 
 #[test]
-fn a_taken_generated_username_is_replaced_by_a_suffixed_one() {
+fn a_taken_generated_username_fails_the_plain_insert_then_a_free_suffixed_one_is_found() {
     let tenant = Tenant::new("acme");
-    let inserted = captured::<User>();
-    let slot = inserted.clone();
-    let mut tx = tenant.tx();
-    tx.expect_username_taken().times(2..).returning(|_, u| Ok(u.as_str() == "ada"));
-    tx.expect_insert_user().times(1).returning(move |u| {
-        *slot.lock().unwrap() = Some(u.clone());
-        Ok(())
-    });
-    tx.expect_commit().times(1).returning(|| Ok(()));
-    let mut storage = tenant.storage();
-    begins(&mut storage, tx);
-    run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
-    let username = take(&inserted).username;
-    assert!(username.as_str().starts_with("ada") && username.as_str() != "ada", "got {username}");
-}
-
-#[test]
-fn a_generated_username_lost_to_a_concurrent_insert_is_retried_with_another_username() {
-    let tenant = Tenant::new("acme");
+    // First attempt: the plain local part, inserted without a look-up, is taken.
     let mut first = tenant.tx();
-    first.expect_username_taken().returning(|_, _| Ok(false));
+    first.expect_username_taken().times(0);
     first
         .expect_insert_user()
         .withf(|u| u.username.as_str() == "ada")
         .times(1)
         .returning(|_| Err(StoreError::Duplicate(Unique::UserUsername)));
     first.expect_commit().times(0);
-    let (second, inserted) = inserting_tx(&tenant);
+    // Second attempt: suffixed candidates, the first of which is taken too.
+    let inserted = captured::<User>();
+    let slot = inserted.clone();
+    let looked_up = Arc::new(Mutex::new(Vec::new()));
+    let seen = looked_up.clone();
+    let mut second = tenant.tx();
+    second.expect_username_taken().times(2).returning(move |_, u| {
+        let mut seen = seen.lock().unwrap();
+        seen.push(u.clone());
+        Ok(seen.len() == 1)
+    });
+    second.expect_insert_user().times(1).returning(move |u| {
+        *slot.lock().unwrap() = Some(u.clone());
+        Ok(())
+    });
+    second.expect_commit().times(1).returning(|| Ok(()));
     let mut storage = tenant.storage();
     begins(&mut storage, first);
     begins(&mut storage, second);
 
-    let created = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
-    let user = take(&inserted);
-    assert_eq!(created.view.user, user);
-    assert!(user.username.as_str().starts_with("ada") && user.username.as_str() != "ada");
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    let username = take(&inserted).username;
+    let looked_up = looked_up.lock().unwrap();
+    assert!(looked_up.iter().all(|u| u.as_str().starts_with("ada") && u.as_str() != "ada"), "{looked_up:?}");
+    assert_eq!(username, looked_up[1], "the free candidate is used");
 }
 
 #[test]

@@ -418,10 +418,22 @@ impl Tenant {
     /// A transaction that answers role look-ups with this organization's roles, share-
     /// locks it, and records audit events into [`Tenant::audit`].
     pub fn tx(&self) -> MockTransaction {
-        let mut tx = MockTransaction::new();
-        tx.expect_revoke_user_sessions().returning(|_, _, _| Ok(0));
+        let mut tx = self.tx_without_roles();
         let roles = self.roles.clone();
         tx.expect_roles_of().returning(move |_| Ok(roles.clone()));
+        tx
+    }
+
+    /// [`Tenant::tx`] whose roles must not be read.
+    pub fn tx_never_reading_roles(&self) -> MockTransaction {
+        let mut tx = self.tx_without_roles();
+        tx.expect_roles_of().times(0);
+        tx
+    }
+
+    fn tx_without_roles(&self) -> MockTransaction {
+        let mut tx = MockTransaction::new();
+        tx.expect_revoke_user_sessions().returning(|_, _, _| Ok(0));
         let org = self.org.clone();
         tx.expect_organization_for_share().returning(move |id| Ok((id == org.id).then(|| org.clone())));
         audit_into(&mut tx, &self.audit);
