@@ -354,11 +354,13 @@ pub trait UserWrites: Send {
     /// [`StoreError::Other`] on storage failure.
     async fn username_taken(&mut self, org: OrgId, username: &Username) -> Result<bool, StoreError>;
 
-    /// Inserts a user and its role assignments.
+    /// Inserts a user and its role assignments. An adapter may hold the row and send it
+    /// with the transaction's next call (PostgreSQL does, to save a round trip).
     ///
     /// # Errors
     /// MUST return [`StoreError::Duplicate`]`(UserEmail)` or `(UserUsername)` when a
-    /// non-deleted user of the organization has the same normalised email or username.
+    /// non-deleted user of the organization has the same normalised email or username:
+    /// from this call, or at the latest from the transaction's next call or its commit.
     async fn insert_user(&mut self, user: &User) -> Result<(), StoreError>;
 
     /// The non-deleted user, locked until the transaction ends.

@@ -1,23 +1,30 @@
-//! Append-only rows a transaction writes but never reads back (audit events, invitations,
-//! outbox messages) are held in memory and written together, in one statement, just before
-//! the transaction's next statement or its commit. A user creation that writes two audit
-//! events, an invitation and its email then costs one round trip for the four rows instead
-//! of four; the rows land in the same transaction either way.
+//! Rows a transaction writes but does not read back itself (a new user, audit events,
+//! invitations, outbox messages) are held in memory and written together, in one
+//! statement, just before the transaction's next statement or its commit. A user creation
+//! that writes the user, two audit events, an invitation and its email then costs one
+//! round trip for the five rows instead of five; the rows land in the same transaction
+//! either way, and every later statement of the transaction sees them. A unique violation
+//! (a taken email or username) is therefore reported by the call that sends them: the
+//! transaction's next statement, or its commit.
 
 use roster_domain::audit::AuditEvent;
 use roster_domain::error::StoreError;
 use roster_domain::invitation::Invitation;
 use roster_domain::outbox::OutboxMessage;
+use roster_domain::user::User;
 use sqlx::PgConnection;
 use sqlx::types::chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::store_error;
+use crate::users;
 
-/// One statement for every buffered row: each table's rows arrive as column arrays
-/// (`unnest`), and a table without rows gets empty arrays, so the statement never changes
-/// and is prepared once per connection.
-const FLUSH: &str = "WITH audit AS ( \
+/// The append-only tables' inserts, `$1` to `$34`: each table's rows arrive as column
+/// arrays (`unnest`), and a table without rows gets empty arrays, so the statement never
+/// changes and is prepared once per connection.
+macro_rules! append_ctes {
+    () => {
+        "audit AS ( \
     INSERT INTO audit_events (id, org_id, actor, action, target_type, target_id, request_id, occurred_at, details) \
     SELECT id, org_id, actor, action, target_type, target_id, request_id, occurred_at, details::jsonb \
     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
@@ -38,17 +45,50 @@ const FLUSH: &str = "WITH audit AS ( \
         $30::timestamptz[], $31::text[], $32::text[], $33::timestamptz[], $34::timestamptz[]) \
         AS r(id, org_id, recipient, template, params, status, attempts, next_attempt_at, last_error, \
         delivered_via, created_at, sent_at) \
-) SELECT 1";
+)"
+    };
+}
+
+/// The held rows without a user.
+const FLUSH: &str = concat!("WITH ", append_ctes!(), " SELECT 1");
+
+/// The held rows with one new user (`$35` to `$53`, in the order of
+/// `users::bind_profile`) and its role assignments. The invitation and the role rows
+/// refer to the user: foreign keys are checked at the end of the statement, when it exists.
+const FLUSH_WITH_USER: &str = concat!(
+    "WITH new_user AS ( \
+    INSERT INTO users (id, org_id, email, email_normalized, username, name, first_name, last_name, location, \
+        locale, tags, metadata, status, password_hash, last_login_at, created_at, updated_at, version, role_ids) \
+    VALUES ($35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, $52, $53) \
+), new_roles AS ( \
+    INSERT INTO user_roles (org_id, user_id, role_id) SELECT $36, $35, unnest($53::uuid[]) \
+), ",
+    append_ctes!(),
+    " SELECT 1"
+);
 
 /// The rows a transaction has written but not yet sent.
 #[derive(Debug, Default)]
 pub(crate) struct Appends {
+    /// At most one new user: a second one sends the first ([`crate::PgTransaction`]).
+    user: Option<User>,
     audit: Vec<AuditEvent>,
     invitations: Vec<Invitation>,
     outbox: Vec<OutboxMessage>,
 }
 
 impl Appends {
+    /// Whether a new user is held.
+    pub(crate) fn holds_user(&self) -> bool {
+        self.user.is_some()
+    }
+
+    /// Holds a new user, replacing none: callers send a held one first ([`Self::holds_user`]).
+    pub(crate) fn user(&mut self, user: &User) {
+        debug_assert!(self.user.is_none(), "one new user at a time");
+        self.user = Some(user.clone());
+    }
+
     pub(crate) fn audit(&mut self, event: &AuditEvent) {
         self.audit.push(event.clone());
     }
@@ -62,7 +102,7 @@ impl Appends {
     }
 
     fn is_empty(&self) -> bool {
-        self.audit.is_empty() && self.invitations.is_empty() && self.outbox.is_empty()
+        self.user.is_none() && self.audit.is_empty() && self.invitations.is_empty() && self.outbox.is_empty()
     }
 
     /// Writes the held rows, if any, on `conn`, and forgets them.
@@ -70,6 +110,7 @@ impl Appends {
         if self.is_empty() {
             return Ok(());
         }
+        let user = self.user.take();
         let audit = std::mem::take(&mut self.audit);
         let invitations = std::mem::take(&mut self.invitations);
         let outbox = std::mem::take(&mut self.outbox);
@@ -79,7 +120,7 @@ impl Appends {
             .map(|m| m.mail.as_ref().map(|mail| serde_json::to_string(&mail.params())).transpose())
             .collect::<Result<Vec<_>, _>>();
         let attempts = outbox.iter().map(|m| i32::try_from(m.attempts)).collect::<Result<Vec<_>, _>>();
-        sqlx::query(FLUSH)
+        let query = sqlx::query(if user.is_some() { FLUSH_WITH_USER } else { FLUSH })
             .bind(uuids(&audit, |e| *e.id.as_uuid()))
             .bind(uuids(&audit, |e| *e.org_id.as_uuid()))
             .bind(texts(&audit, |e| e.actor.clone()))
@@ -113,10 +154,12 @@ impl Appends {
             .bind(outbox.iter().map(|m| m.last_error.clone()).collect::<Vec<_>>())
             .bind(outbox.iter().map(|m| m.delivered_via.clone()).collect::<Vec<_>>())
             .bind(times(&outbox, |m| m.created_at))
-            .bind(outbox.iter().map(|m| m.sent_at).collect::<Vec<_>>())
-            .execute(conn)
-            .await
-            .map_err(store_error)?;
+            .bind(outbox.iter().map(|m| m.sent_at).collect::<Vec<_>>());
+        let query = match &user {
+            Some(user) => users::bind_new(query, user),
+            None => query,
+        };
+        query.execute(conn).await.map_err(store_error)?;
         Ok(())
     }
 }

@@ -59,12 +59,6 @@ const USERNAME_TAKEN: &str =
 
 /// The user and its role assignments in one statement (the assignments' foreign key to
 /// the user is checked at the end of the statement).
-const INSERT: &str = "WITH new_user AS ( \
-    INSERT INTO users (id, org_id, email, email_normalized, username, name, first_name, last_name, location, \
-        locale, tags, metadata, status, password_hash, last_login_at, created_at, updated_at, version, role_ids) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)) \
-    INSERT INTO user_roles (org_id, user_id, role_id) SELECT $2, $1, unnest($19::uuid[])";
-
 const UPDATE: &str = "UPDATE users SET email = $3, email_normalized = $4, username = $5, name = $6, \
     first_name = $7, last_name = $8, location = $9, locale = $10, tags = $11, metadata = $12, status = $13, \
     password_hash = $14, last_login_at = $15, updated_at = $16, version = $17, role_ids = $18 \
@@ -93,7 +87,8 @@ fn user_view<R: Columns>(row: &R) -> Result<UserView, StoreError> {
     Ok(UserView { user: rows::user(row)?, organization: rows::org_summary(row)? })
 }
 
-/// Binds the columns INSERT and UPDATE share, `$3` to `$15`: email through last_login_at.
+/// Binds the columns a new user's insert ([`bind_new`]) and UPDATE share, `$3` to `$15`: email
+/// through last_login_at.
 fn bind_profile<'q>(query: PgQuery<'q>, user: &'q User) -> PgQuery<'q> {
     query
         .bind(user.email.as_str())
@@ -111,7 +106,18 @@ fn bind_profile<'q>(query: PgQuery<'q>, user: &'q User) -> PgQuery<'q> {
         .bind(user.last_login_at)
 }
 
-type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// Binds every column of a new user's row, in the order of `crate::appends`' insert:
+/// id, organization, the profile ([`bind_profile`]), created_at, updated_at, version and
+/// the role ids.
+pub(crate) fn bind_new<'q>(query: PgQuery<'q>, user: &'q User) -> PgQuery<'q> {
+    bind_profile(query.bind(user.id.as_uuid()).bind(user.org_id.as_uuid()), user)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.version)
+        .bind(sorted_role_ids(user))
+}
 
 /// The role ids as stored on the row: sorted, without repeats.
 fn sorted_role_ids(user: &User) -> Vec<Uuid> {
@@ -266,16 +272,12 @@ impl UserWrites for PgTransaction {
     }
 
     async fn insert_user(&mut self, user: &User) -> Result<(), StoreError> {
-        let role_ids = sorted_role_ids(user);
-        let query = sqlx::query(INSERT).bind(user.id.as_uuid()).bind(user.org_id.as_uuid());
-        bind_profile(query, user)
-            .bind(user.created_at)
-            .bind(user.updated_at)
-            .bind(user.version)
-            .bind(role_ids)
-            .execute(self.conn().await?)
-            .await
-            .map_err(store_error)?;
+        // Written with the transaction's next statement (crate::appends), which reports a
+        // taken email or username. One new user is held at a time.
+        if self.appends.holds_user() {
+            self.conn().await?;
+        }
+        self.appends.user(user);
         Ok(())
     }
 

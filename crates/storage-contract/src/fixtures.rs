@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use roster_domain::api_key::{ApiKey, ApiKeyOwner, NewSecret};
 use roster_domain::auth::Principal;
+use roster_domain::error::StoreError;
 use roster_domain::grant::Grant;
 use roster_domain::hashing::{HashingError, PasswordHash, PasswordHasher};
 use roster_domain::ids::{ApiKeyId, GrantId, OrgId, RoleId, SessionId, UserId};
@@ -215,6 +216,14 @@ pub(crate) async fn insert_users(store: &Store, users: &[User]) {
         tx.insert_user(user).await.unwrap_or_else(|e| panic!("insert_user {}: {e:?}", user.email));
     }
     tx.commit().await.expect("commit");
+}
+
+/// Inserts `user` and commits, returning the first error: an adapter may report a taken
+/// email or username from the insert or, having held the row, from the commit.
+pub(crate) async fn try_insert_user(store: &Store, user: &User) -> Result<(), StoreError> {
+    let mut tx = store.begin().await.expect("begin");
+    tx.insert_user(user).await?;
+    tx.commit().await
 }
 
 /// Overwrites a user (read for update first, as the use cases do) and commits.

@@ -10,8 +10,8 @@ use roster_domain::values::{DisplayName, Email, Locale, Location, NamePart, OrgN
 
 use crate::fixtures::{
     Store, assert_same_user, at, count_seats, create_org, custom_role, delete_org, delete_users, insert_keys,
-    insert_org, insert_users, list_ids, metadata, new_key, new_org, new_user, now, tags, update_org, update_user,
-    user_id,
+    insert_org, insert_users, list_ids, metadata, new_key, new_org, new_user, now, tags, try_insert_user, update_org,
+    update_user, user_id,
 };
 
 /// Every user field, optional ones set, reads back unchanged through `get_user`,
@@ -112,10 +112,8 @@ pub async fn duplicate_email_differing_in_case_is_user_email_duplicate(store: St
     insert_users(&store, &[new_user(&acme, "Ada@Example.com", "ada", "Ada")]).await;
 
     let twin = new_user(&acme, "aDA@example.COM", "ada2", "Ada Twin");
-    let mut tx = store.begin().await.unwrap();
-    let err = tx.insert_user(&twin).await.expect_err("the email is taken");
+    let err = try_insert_user(&store, &twin).await.expect_err("the email is taken");
     assert!(matches!(err, StoreError::Duplicate(Unique::UserEmail)), "got {err:?}");
-    drop(tx);
     assert_eq!(store.get_user(acme.id(), twin.id).await.unwrap(), None, "the failed insert left nothing");
 
     insert_users(&store, &[new_user(&globex, "ADA@EXAMPLE.COM", "ada", "Ada elsewhere")]).await;
@@ -131,10 +129,9 @@ pub async fn duplicate_username_is_user_username_duplicate(store: Store) {
     insert_users(&store, &[new_user(&acme, "ada@example.com", "ada", "Ada")]).await;
 
     let twin = new_user(&acme, "other@example.com", "ada", "Other");
-    let mut tx = store.begin().await.unwrap();
-    let err = tx.insert_user(&twin).await.expect_err("the username is taken");
+    let err = try_insert_user(&store, &twin).await.expect_err("the username is taken");
     assert!(matches!(err, StoreError::Duplicate(Unique::UserUsername)), "got {err:?}");
-    drop(tx);
+    assert_eq!(store.get_user(acme.id(), twin.id).await.unwrap(), None, "the failed insert left nothing");
 
     insert_users(&store, &[new_user(&globex, "other@example.com", "ada", "Other")]).await;
 }

@@ -5,7 +5,7 @@ use rand::Rng;
 use super::audit::details;
 use super::{Roster, check_version};
 use crate::auth::Principal;
-use crate::error::{Error, Resource, StoreError, Unique};
+use crate::error::{Error, Resource};
 use crate::ids::{OrgId, RoleId, UserId};
 use crate::organization::OrgSummary;
 use crate::page::{Cursor, Page};
@@ -212,22 +212,28 @@ impl Roster {
             if cmd.username.is_none() {
                 user.username = self.free_username(tx.as_mut(), org_id, user.email.local_part(), attempt).await?;
             }
-            match tx.insert_user(&user).await {
+            // Storage may report a taken email or username at any of these calls, up to
+            // the commit.
+            let written: Result<(), Error> = async {
+                tx.insert_user(&user).await?;
+                let summary = details([
+                    ("email", user.email.to_string()),
+                    ("status", user.status.as_str().to_owned()),
+                    ("role_ids", join_ids(&user.role_ids)),
+                ]);
+                self.audit(tx.as_mut(), principal, org_id, "user.created", ("user", user.id.to_string()), summary)
+                    .await?;
+                if let Some(inviter) = &inviter {
+                    self.invite(tx.as_mut(), principal, &org, &user, login_url.clone(), inviter).await?;
+                }
+                if let (Some(password), Some(url)) = (&generated_password, &login_url) {
+                    self.send_credentials(tx.as_mut(), &org, &user, url, password).await?;
+                }
+                Ok(tx.commit().await?)
+            }
+            .await;
+            match written {
                 Ok(()) => {
-                    let summary = details([
-                        ("email", user.email.to_string()),
-                        ("status", user.status.as_str().to_owned()),
-                        ("role_ids", join_ids(&user.role_ids)),
-                    ]);
-                    self.audit(tx.as_mut(), principal, org_id, "user.created", ("user", user.id.to_string()), summary)
-                        .await?;
-                    if let Some(inviter) = &inviter {
-                        self.invite(tx.as_mut(), principal, &org, &user, login_url.clone(), inviter).await?;
-                    }
-                    if let (Some(password), Some(url)) = (&generated_password, &login_url) {
-                        self.send_credentials(tx.as_mut(), &org, &user, url, password).await?;
-                    }
-                    tx.commit().await?;
                     if inviter.is_some() || generated_password.is_some() {
                         self.mail_queued();
                     }
@@ -237,8 +243,8 @@ impl Roster {
                     });
                 }
                 // A concurrent request took the generated username: roll again.
-                Err(StoreError::Duplicate(Unique::UserUsername)) if cmd.username.is_none() => attempt += 1,
-                Err(e) => return Err(e.into()),
+                Err(Error::UsernameTaken) if cmd.username.is_none() => attempt += 1,
+                Err(e) => return Err(e),
             }
         }
         Err(Error::UsernameTaken)

@@ -106,15 +106,19 @@ async fn users_round_trip_and_emails_are_unique_per_organization() {
     let wildcard = UserFilter { q: Some("%".into()), ..UserFilter::default() };
     assert_eq!(storage.list_users(org.id, &query(wildcard)).await.unwrap(), vec![]);
 
+    // The new user's row is sent with the transaction's next statement: here the commit.
     let mut tx = storage.begin().await.unwrap();
     let twin = user(&org, roles[2].id, "ada@EXAMPLE.com", "ada2", now);
-    assert!(matches!(tx.insert_user(&twin).await, Err(StoreError::Duplicate(Unique::UserEmail))));
+    tx.insert_user(&twin).await.unwrap();
+    assert!(matches!(tx.commit().await, Err(StoreError::Duplicate(Unique::UserEmail))));
     drop(tx);
 
     let mut tx = storage.begin().await.unwrap();
     let namesake = user(&org, roles[2].id, "other@example.com", "ada", now);
-    assert!(matches!(tx.insert_user(&namesake).await, Err(StoreError::Duplicate(Unique::UserUsername))));
+    tx.insert_user(&namesake).await.unwrap();
+    assert!(matches!(tx.commit().await, Err(StoreError::Duplicate(Unique::UserUsername))));
     drop(tx);
+    assert_eq!(storage.get_user(org.id, namesake.id).await.unwrap(), None, "nothing of a failed commit is kept");
 
     let mut tx = storage.begin().await.unwrap();
     let (clash, clash_roles) = organization("acme", now);

@@ -371,6 +371,35 @@ fn a_taken_generated_username_fails_the_plain_insert_then_a_free_suffixed_one_is
 }
 
 #[test]
+fn a_generated_username_reported_taken_by_the_commit_is_retried_with_another_username() {
+    // PostgreSQL sends the user's row with the commit: the unique violation comes from there.
+    let tenant = Tenant::new("acme");
+    let mut first = tenant.tx();
+    first.expect_insert_user().times(1).returning(|_| Ok(()));
+    first.expect_commit().times(1).returning(|| Err(StoreError::Duplicate(Unique::UserUsername)));
+    let (second, inserted) = inserting_tx(&tenant);
+    let mut storage = tenant.storage();
+    begins(&mut storage, first);
+    begins(&mut storage, second);
+
+    let created = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    assert_eq!(created.view.user, take(&inserted));
+    assert_ne!(created.view.user.username.as_str(), "ada");
+}
+
+#[test]
+fn an_email_reported_taken_by_the_commit_is_email_taken() {
+    let tenant = Tenant::new("acme");
+    let mut tx = tenant.tx();
+    tx.expect_insert_user().times(1).returning(|_| Ok(()));
+    tx.expect_commit().times(1).returning(|| Err(StoreError::Duplicate(Unique::UserEmail)));
+    let mut storage = tenant.storage();
+    begins(&mut storage, tx);
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
+    assert!(matches!(result, Err(Error::EmailTaken)), "{result:?}");
+}
+
+#[test]
 fn a_generated_username_that_keeps_colliding_gives_up_with_username_taken() {
     let tenant = Tenant::new("acme");
     let mut storage = tenant.storage();
