@@ -24,9 +24,13 @@ fn with_password(password: &str) -> CreateUserInput {
 
 /// A transaction of `tenant` that accepts one user insert and commits.
 fn inserting_tx(tenant: &Tenant) -> (MockTransaction, Captured<User>) {
+    inserting(tenant.tx())
+}
+
+/// `tx`, made to accept one user insert and commit.
+fn inserting(mut tx: MockTransaction) -> (MockTransaction, Captured<User>) {
     let inserted = captured();
     let slot = inserted.clone();
-    let mut tx = tenant.tx();
     tx.expect_username_taken().returning(|_, _| Ok(false));
     tx.expect_insert_user().times(1).returning(move |u| {
         *slot.lock().unwrap() = Some(u.clone());
@@ -182,14 +186,7 @@ fn without_roles_a_new_user_gets_the_organizations_default_role() {
 fn the_default_role_given_by_a_caller_who_may_assign_anything_needs_no_look_at_the_roles() {
     let mut tenant = Tenant::new("acme");
     tenant.org.default_role_id = tenant.role("admin");
-    let inserted = captured::<User>();
-    let slot = inserted.clone();
-    let mut tx = tenant.tx_never_reading_roles();
-    tx.expect_insert_user().times(1).returning(move |u| {
-        *slot.lock().unwrap() = Some(u.clone());
-        Ok(())
-    });
-    tx.expect_commit().times(1).returning(|| Ok(()));
+    let (tx, inserted) = inserting(tenant.tx_never_reading_roles());
     let mut storage = tenant.storage();
     begins(&mut storage, tx);
     run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
