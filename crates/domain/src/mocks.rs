@@ -41,7 +41,7 @@ use crate::organization::Organization;
 use crate::outbox::OutboxMessage;
 use crate::ports::{
     ApiKeyReads, ApiKeyWrites, AuditReads, AuditWrites, InvitationReads, InvitationWrites, KeyLookup, KeyOwnerFilter,
-    OrganizationReads, OrganizationWrites, SessionLookup, Transaction, UserAccess, UserReads, UserWrites,
+    NewUser, OrganizationReads, OrganizationWrites, SessionLookup, Transaction, UserAccess, UserReads, UserWrites,
 };
 use crate::role::Role;
 use crate::session::{Session, ThrottleState};
@@ -121,6 +121,7 @@ mock! {
     impl crate::ports::Storage for Storage {
         async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError>;
         async fn ping(&self) -> Result<(), StoreError>;
+        async fn insert_user_if_unchanged(&self, org_version: i64, new: &NewUser) -> Result<bool, StoreError>;
     }
 }
 

@@ -238,6 +238,42 @@ pub trait InvitationReads: Send + Sync {
     async fn find_invitation(&self, digest: &SecretDigest) -> Result<Option<Invitation>, StoreError>;
 }
 
+/// The rows that make a new user: the user with its role assignments, and what is
+/// written with it (its audit events, its invitation, its emails). They land together,
+/// inside a transaction ([`NewUser::write`]) or at once
+/// ([`Storage::insert_user_if_unchanged`]).
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    /// The user; its `role_ids` are its role assignments.
+    pub user: User,
+    /// The change's audit events.
+    pub audit_events: Vec<AuditEvent>,
+    /// The user's invitation, when it is invited.
+    pub invitation: Option<Invitation>,
+    /// The emails to queue.
+    pub outbox_messages: Vec<OutboxMessage>,
+}
+
+impl NewUser {
+    /// Writes the rows in `tx`, the user first.
+    ///
+    /// # Errors
+    /// As [`UserWrites::insert_user`] and the other inserts.
+    pub async fn write(&self, tx: &mut dyn Transaction) -> Result<(), StoreError> {
+        tx.insert_user(&self.user).await?;
+        for event in &self.audit_events {
+            tx.insert_audit_event(event).await?;
+        }
+        if let Some(invitation) = &self.invitation {
+            tx.insert_invitation(invitation).await?;
+        }
+        for message in &self.outbox_messages {
+            tx.insert_outbox_message(message).await?;
+        }
+        Ok(())
+    }
+}
+
 /// The storage entry point: reads, health and transactions.
 #[async_trait]
 pub trait Storage: OrganizationReads + UserReads + ApiKeyReads + AuditReads + InvitationReads {
@@ -247,6 +283,35 @@ pub trait Storage: OrganizationReads + UserReads + ApiKeyReads + AuditReads + In
     /// # Errors
     /// [`StoreError::Other`] when no connection can be had.
     async fn begin(&self) -> Result<Box<dyn Transaction>, StoreError>;
+
+    /// Writes a new user's rows atomically, provided that, under the lock
+    /// [`OrganizationWrites::organization_for_share`] takes, the user's organization is
+    /// not deleted, is still at `org_version`, has no seat limit, and still has every
+    /// role the user is given. `Ok(false)`, with nothing written, when it is not: the
+    /// caller then takes the transactional path, which reads what changed.
+    ///
+    /// It lets a user creation that read the organization beforehand skip the
+    /// transaction's round trips. The default runs one transaction through
+    /// [`Storage::begin`]; PostgreSQL does it in one statement.
+    ///
+    /// # Errors
+    /// As [`UserWrites::insert_user`]: [`StoreError::Duplicate`]`(UserEmail)` or
+    /// `(UserUsername)` for a taken email or username, and nothing is written.
+    async fn insert_user_if_unchanged(&self, org_version: i64, new: &NewUser) -> Result<bool, StoreError> {
+        let org = new.user.org_id;
+        let mut tx = self.begin().await?;
+        match tx.organization_for_share(org).await? {
+            Some(current) if current.version == org_version && current.seat_limit.is_none() => {}
+            _ => return Ok(false),
+        }
+        let roles = tx.roles_of(org).await?;
+        if !new.user.role_ids.iter().all(|id| roles.iter().any(|role| role.id == *id)) {
+            return Ok(false);
+        }
+        new.write(tx.as_mut()).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
 
     /// Checks that the database answers.
     ///

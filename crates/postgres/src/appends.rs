@@ -12,31 +12,37 @@ use roster_domain::error::StoreError;
 use roster_domain::invitation::Invitation;
 use roster_domain::outbox::OutboxMessage;
 use roster_domain::user::User;
-use sqlx::PgConnection;
+use roster_domain::ports::NewUser;
+use sqlx::{PgConnection, PgPool, Row as _};
 use sqlx::types::chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::store_error;
-use crate::users;
+use crate::users::{self, PgQuery};
+use crate::organizations;
 
 /// The append-only tables' inserts, `$1` to `$34`: each table's rows arrive as column
 /// arrays (`unnest`), and a table without rows gets empty arrays, so the statement never
-/// changes and is prepared once per connection.
+/// changes and is prepared once per connection. `$guard` ends each insert's query (a
+/// `WHERE` clause, or nothing).
 macro_rules! append_ctes {
-    () => {
-        "audit AS ( \
+    ($guard:literal) => {
+        concat!(
+            "audit AS ( \
     INSERT INTO audit_events (id, org_id, actor, action, target_type, target_id, request_id, occurred_at, details) \
     SELECT id, org_id, actor, action, target_type, target_id, request_id, occurred_at, details::jsonb \
     FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
         $8::timestamptz[], $9::text[]) \
-        AS r(id, org_id, actor, action, target_type, target_id, request_id, occurred_at, details) \
-), invitation AS ( \
+        AS r(id, org_id, actor, action, target_type, target_id, request_id, occurred_at, details)",
+            $guard,
+            "), invitation AS ( \
     INSERT INTO invitations (id, org_id, user_id, status, digest, invited_by, login_url, expires_at, created_at, \
         updated_at, accepted_at, revoked_at, version) \
     SELECT * FROM unnest($10::uuid[], $11::uuid[], $12::uuid[], $13::text[], $14::bytea[], $15::text[], \
         $16::text[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::timestamptz[], \
-        $21::timestamptz[], $22::bigint[]) \
-), outbox AS ( \
+        $21::timestamptz[], $22::bigint[])",
+            $guard,
+            "), outbox AS ( \
     INSERT INTO outbox_messages (id, org_id, recipient, template, params, status, attempts, next_attempt_at, \
         last_error, delivered_via, created_at, sent_at) \
     SELECT id, org_id, recipient, template, params::jsonb, status, attempts, next_attempt_at, last_error, \
@@ -44,28 +50,72 @@ macro_rules! append_ctes {
     FROM unnest($23::uuid[], $24::uuid[], $25::text[], $26::text[], $27::text[], $28::text[], $29::int4[], \
         $30::timestamptz[], $31::text[], $32::text[], $33::timestamptz[], $34::timestamptz[]) \
         AS r(id, org_id, recipient, template, params, status, attempts, next_attempt_at, last_error, \
-        delivered_via, created_at, sent_at) \
-)"
+        delivered_via, created_at, sent_at)",
+            $guard,
+            ")"
+        )
+    };
+}
+
+/// One new user (`$35` to `$53`, in the order of `users::bind_new`) and its role
+/// assignments. The invitation and the role rows refer to the user: foreign keys are
+/// checked at the end of the statement, when it exists. `$guard` as in `append_ctes`.
+macro_rules! user_ctes {
+    ($guard:literal) => {
+        concat!(
+            "new_user AS ( \
+    INSERT INTO users (id, org_id, email, email_normalized, username, name, first_name, last_name, location, \
+        locale, tags, metadata, status, password_hash, last_login_at, created_at, updated_at, version, role_ids) \
+    SELECT $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, $52, $53",
+            $guard,
+            "), new_roles AS ( \
+    INSERT INTO user_roles (org_id, user_id, role_id) SELECT $36, $35, unnest($53::uuid[])",
+            $guard,
+            ")"
+        )
     };
 }
 
 /// The held rows without a user.
-const FLUSH: &str = concat!("WITH ", append_ctes!(), " SELECT 1");
+const FLUSH: &str = concat!("WITH ", append_ctes!(""), " SELECT 1");
 
-/// The held rows with one new user (`$35` to `$53`, in the order of
-/// `users::bind_profile`) and its role assignments. The invitation and the role rows
-/// refer to the user: foreign keys are checked at the end of the statement, when it exists.
-const FLUSH_WITH_USER: &str = concat!(
-    "WITH new_user AS ( \
-    INSERT INTO users (id, org_id, email, email_normalized, username, name, first_name, last_name, location, \
-        locale, tags, metadata, status, password_hash, last_login_at, created_at, updated_at, version, role_ids) \
-    VALUES ($35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, $52, $53) \
-), new_roles AS ( \
-    INSERT INTO user_roles (org_id, user_id, role_id) SELECT $36, $35, unnest($53::uuid[]) \
-), ",
-    append_ctes!(),
-    " SELECT 1"
+/// The held rows with one new user.
+const FLUSH_WITH_USER: &str = concat!("WITH ", user_ctes!(""), ", ", append_ctes!(""), " SELECT 1");
+
+/// A new user's rows, written only if its organization (`$36`, advisory key `$54`),
+/// share-locked as `organization_for_share` locks it and read after the lock is granted
+/// (`roster_lock_organization`, migration 0004), is still at version `$55` without a seat
+/// limit. One autocommit statement: the lock lasts until it ends. Returns whether it wrote.
+const INSERT_IF_UNCHANGED: &str = concat!(
+    "WITH org AS (SELECT o.version, o.seat_limit FROM roster_lock_organization($36, $54, false) o), \
+    unchanged AS (SELECT FROM org WHERE version = $55 AND seat_limit IS NULL), ",
+    user_ctes!(" WHERE EXISTS (SELECT FROM unchanged)"),
+    ", ",
+    append_ctes!(" WHERE EXISTS (SELECT FROM unchanged)"),
+    " SELECT EXISTS (SELECT FROM unchanged)"
 );
+
+/// SQLSTATE `foreign_key_violation`: in [`INSERT_IF_UNCHANGED`], a role of the user that
+/// was deleted meanwhile.
+const FOREIGN_KEY_VIOLATION: &str = "23503";
+
+/// Writes `new` in one statement if its organization is unchanged (see
+/// [`roster_domain::ports::Storage::insert_user_if_unchanged`]).
+pub(crate) async fn insert_user_if_unchanged(
+    pool: &PgPool,
+    org_version: i64,
+    new: &NewUser,
+) -> Result<bool, StoreError> {
+    let user = &new.user;
+    let query = sqlx::query(INSERT_IF_UNCHANGED);
+    let query = bind_rows(query, &new.audit_events, new.invitation.as_slice(), &new.outbox_messages)?;
+    let query = users::bind_new(query, user).bind(organizations::lock_key(user.org_id)).bind(org_version);
+    match query.fetch_one(pool).await {
+        Ok(row) => row.try_get(0).map_err(StoreError::other),
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(FOREIGN_KEY_VIOLATION) => Ok(false),
+        Err(e) => Err(store_error(e)),
+    }
+}
 
 /// The rows a transaction has written but not yet sent.
 #[derive(Debug, Default)]
@@ -114,47 +164,8 @@ impl Appends {
         let audit = std::mem::take(&mut self.audit);
         let invitations = std::mem::take(&mut self.invitations);
         let outbox = std::mem::take(&mut self.outbox);
-        let details = audit.iter().map(|e| serde_json::to_string(&e.details)).collect::<Result<Vec<_>, _>>();
-        let params = outbox
-            .iter()
-            .map(|m| m.mail.as_ref().map(|mail| serde_json::to_string(&mail.params())).transpose())
-            .collect::<Result<Vec<_>, _>>();
-        let attempts = outbox.iter().map(|m| i32::try_from(m.attempts)).collect::<Result<Vec<_>, _>>();
-        let query = sqlx::query(if user.is_some() { FLUSH_WITH_USER } else { FLUSH })
-            .bind(uuids(&audit, |e| *e.id.as_uuid()))
-            .bind(uuids(&audit, |e| *e.org_id.as_uuid()))
-            .bind(texts(&audit, |e| e.actor.clone()))
-            .bind(texts(&audit, |e| e.action.clone()))
-            .bind(texts(&audit, |e| e.target_type.clone()))
-            .bind(texts(&audit, |e| e.target_id.clone()))
-            .bind(audit.iter().map(|e| e.request_id.clone()).collect::<Vec<_>>())
-            .bind(times(&audit, |e| e.occurred_at))
-            .bind(details.map_err(StoreError::other)?)
-            .bind(uuids(&invitations, |i| *i.id.as_uuid()))
-            .bind(uuids(&invitations, |i| *i.org_id.as_uuid()))
-            .bind(uuids(&invitations, |i| *i.user_id.as_uuid()))
-            .bind(texts(&invitations, |i| i.status.as_str().to_owned()))
-            .bind(invitations.iter().map(|i| i.digest.as_bytes().to_vec()).collect::<Vec<_>>())
-            .bind(texts(&invitations, |i| i.invited_by.clone()))
-            .bind(invitations.iter().map(|i| i.login_url.as_ref().map(ToString::to_string)).collect::<Vec<_>>())
-            .bind(times(&invitations, |i| i.expires_at))
-            .bind(times(&invitations, |i| i.created_at))
-            .bind(times(&invitations, |i| i.updated_at))
-            .bind(invitations.iter().map(|i| i.accepted_at).collect::<Vec<_>>())
-            .bind(invitations.iter().map(|i| i.revoked_at).collect::<Vec<_>>())
-            .bind(invitations.iter().map(|i| i.version).collect::<Vec<_>>())
-            .bind(uuids(&outbox, |m| *m.id.as_uuid()))
-            .bind(outbox.iter().map(|m| m.org_id.map(|org| *org.as_uuid())).collect::<Vec<_>>())
-            .bind(texts(&outbox, |m| m.recipient.as_str().to_owned()))
-            .bind(texts(&outbox, |m| m.mail.as_ref().map_or("", |mail| mail.template()).to_owned()))
-            .bind(params.map_err(StoreError::other)?)
-            .bind(texts(&outbox, |m| m.status.as_str().to_owned()))
-            .bind(attempts.map_err(StoreError::other)?)
-            .bind(times(&outbox, |m| m.next_attempt_at))
-            .bind(outbox.iter().map(|m| m.last_error.clone()).collect::<Vec<_>>())
-            .bind(outbox.iter().map(|m| m.delivered_via.clone()).collect::<Vec<_>>())
-            .bind(times(&outbox, |m| m.created_at))
-            .bind(outbox.iter().map(|m| m.sent_at).collect::<Vec<_>>());
+        let query = sqlx::query(if user.is_some() { FLUSH_WITH_USER } else { FLUSH });
+        let query = bind_rows(query, &audit, &invitations, &outbox)?;
         let query = match &user {
             Some(user) => users::bind_new(query, user),
             None => query,
@@ -162,6 +173,56 @@ impl Appends {
         query.execute(conn).await.map_err(store_error)?;
         Ok(())
     }
+}
+
+/// Binds `$1` to `$34` of [`append_ctes`]: the rows as column arrays.
+fn bind_rows<'q>(
+    query: PgQuery<'q>,
+    audit: &[AuditEvent],
+    invitations: &[Invitation],
+    outbox: &[OutboxMessage],
+) -> Result<PgQuery<'q>, StoreError> {
+    let details = audit.iter().map(|e| serde_json::to_string(&e.details)).collect::<Result<Vec<_>, _>>();
+    let params = outbox
+        .iter()
+        .map(|m| m.mail.as_ref().map(|mail| serde_json::to_string(&mail.params())).transpose())
+        .collect::<Result<Vec<_>, _>>();
+    let attempts = outbox.iter().map(|m| i32::try_from(m.attempts)).collect::<Result<Vec<_>, _>>();
+    Ok(query
+        .bind(uuids(audit, |e| *e.id.as_uuid()))
+        .bind(uuids(audit, |e| *e.org_id.as_uuid()))
+        .bind(texts(audit, |e| e.actor.clone()))
+        .bind(texts(audit, |e| e.action.clone()))
+        .bind(texts(audit, |e| e.target_type.clone()))
+        .bind(texts(audit, |e| e.target_id.clone()))
+        .bind(audit.iter().map(|e| e.request_id.clone()).collect::<Vec<_>>())
+        .bind(times(audit, |e| e.occurred_at))
+        .bind(details.map_err(StoreError::other)?)
+        .bind(uuids(invitations, |i| *i.id.as_uuid()))
+        .bind(uuids(invitations, |i| *i.org_id.as_uuid()))
+        .bind(uuids(invitations, |i| *i.user_id.as_uuid()))
+        .bind(texts(invitations, |i| i.status.as_str().to_owned()))
+        .bind(invitations.iter().map(|i| i.digest.as_bytes().to_vec()).collect::<Vec<_>>())
+        .bind(texts(invitations, |i| i.invited_by.clone()))
+        .bind(invitations.iter().map(|i| i.login_url.as_ref().map(ToString::to_string)).collect::<Vec<_>>())
+        .bind(times(invitations, |i| i.expires_at))
+        .bind(times(invitations, |i| i.created_at))
+        .bind(times(invitations, |i| i.updated_at))
+        .bind(invitations.iter().map(|i| i.accepted_at).collect::<Vec<_>>())
+        .bind(invitations.iter().map(|i| i.revoked_at).collect::<Vec<_>>())
+        .bind(invitations.iter().map(|i| i.version).collect::<Vec<_>>())
+        .bind(uuids(outbox, |m| *m.id.as_uuid()))
+        .bind(outbox.iter().map(|m| m.org_id.map(|org| *org.as_uuid())).collect::<Vec<_>>())
+        .bind(texts(outbox, |m| m.recipient.as_str().to_owned()))
+        .bind(texts(outbox, |m| m.mail.as_ref().map_or("", |mail| mail.template()).to_owned()))
+        .bind(params.map_err(StoreError::other)?)
+        .bind(texts(outbox, |m| m.status.as_str().to_owned()))
+        .bind(attempts.map_err(StoreError::other)?)
+        .bind(times(outbox, |m| m.next_attempt_at))
+        .bind(outbox.iter().map(|m| m.last_error.clone()).collect::<Vec<_>>())
+        .bind(outbox.iter().map(|m| m.delivered_via.clone()).collect::<Vec<_>>())
+        .bind(times(outbox, |m| m.created_at))
+        .bind(outbox.iter().map(|m| m.sent_at).collect::<Vec<_>>()))
 }
 
 fn uuids<T>(rows: &[T], f: impl Fn(&T) -> Uuid) -> Vec<Uuid> {

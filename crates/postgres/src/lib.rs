@@ -58,7 +58,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use roster_domain::error::StoreError;
-use roster_domain::ports::{Storage, Transaction};
+use roster_domain::ports::{NewUser, Storage, Transaction};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
@@ -213,6 +213,10 @@ impl Storage for PostgresStorage {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(StoreError::other)?;
         Ok(())
+    }
+
+    async fn insert_user_if_unchanged(&self, org_version: i64, new: &NewUser) -> Result<bool, StoreError> {
+        appends::insert_user_if_unchanged(&self.pool, org_version, new).await
     }
 }
 

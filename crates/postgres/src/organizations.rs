@@ -33,7 +33,7 @@ const LOCK: &str = concat!("SELECT ", org_columns!(), " FROM roster_lock_organiz
 
 /// The advisory lock key of an organization: its UUID folded to 64 bits (a collision only
 /// makes two organizations' creations wait for each other's changes).
-fn lock_key(id: OrgId) -> i64 {
+pub(crate) fn lock_key(id: OrgId) -> i64 {
     let (high, low) = id.as_uuid().as_u64_pair();
     i64::from_ne_bytes((high ^ low).to_ne_bytes())
 }

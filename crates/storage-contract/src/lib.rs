@@ -73,6 +73,7 @@ mod fixtures;
 pub mod grants;
 pub mod invitations;
 pub mod listing;
+pub mod new_users;
 pub mod organizations;
 pub mod outbox;
 pub mod owners;
@@ -317,6 +318,12 @@ macro_rules! contract_tests {
                 concurrent_acceptances_of_one_invitation_admit_exactly_one,
                 concurrent_updates_of_one_invitation_are_serialised_by_its_lock,
             ],
+            new_users: [
+                a_new_user_is_written_at_once_while_its_organization_is_unchanged,
+                a_new_user_is_not_written_once_its_organization_changed,
+                a_new_user_with_a_taken_email_or_username_writes_nothing,
+                racing_new_users_with_one_email_write_exactly_one,
+            ],
             outbox: [
                 queued_messages_round_trip,
                 only_committed_messages_are_delivered,
@@ -387,6 +394,7 @@ mod tests {
             ("audit", include_str!("audit.rs")),
             ("invitations", include_str!("invitations.rs")),
             ("outbox", include_str!("outbox.rs")),
+            ("new_users", include_str!("new_users.rs")),
         ];
         let mut count = 0;
         for (module, source) in modules {

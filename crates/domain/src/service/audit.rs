@@ -55,8 +55,7 @@ impl Roster {
         target: (&str, String),
         details: BTreeMap<String, String>,
     ) -> Result<(), Error> {
-        let actor = (principal.actor(), principal.request_id());
-        self.audit_as(tx, actor, org, action, target, details).await
+        Ok(tx.insert_audit_event(&self.event_of(principal, org, action, target, details)).await?)
     }
 
     /// Records an event whose actor is not a principal (an invitee accepting).
@@ -69,7 +68,31 @@ impl Roster {
         target: (&str, String),
         details: BTreeMap<String, String>,
     ) -> Result<(), Error> {
-        let event = AuditEvent {
+        let event = self.audit_event((actor, request_id), org, action, target, details);
+        Ok(tx.insert_audit_event(&event).await?)
+    }
+
+    /// The event of `principal` doing `action` on `target`, to be written with the change.
+    pub(super) fn event_of(
+        &self,
+        principal: &Principal,
+        org: OrgId,
+        action: &str,
+        target: (&str, String),
+        details: BTreeMap<String, String>,
+    ) -> AuditEvent {
+        self.audit_event((principal.actor(), principal.request_id()), org, action, target, details)
+    }
+
+    fn audit_event(
+        &self,
+        (actor, request_id): (String, Option<&str>),
+        org: OrgId,
+        action: &str,
+        target: (&str, String),
+        details: BTreeMap<String, String>,
+    ) -> AuditEvent {
+        AuditEvent {
             id: AuditEventId::from_uuid(self.new_id()),
             org_id: org,
             actor,
@@ -79,8 +102,7 @@ impl Roster {
             request_id: request_id.map(str::to_owned),
             occurred_at: self.clock.now(),
             details,
-        };
-        Ok(tx.insert_audit_event(&event).await?)
+        }
     }
 
     /// A page of an organization's audit events, newest first. Needs `audit.read`.

@@ -14,8 +14,8 @@ use crate::invitation::{self, Invitation, InvitationQuery, InvitationStatus};
 use crate::organization::Organization;
 use crate::outbox::{Mail, OutboxMessage};
 use crate::page::{Cursor, Page, PageSize};
-use crate::ports::Transaction;
-use crate::user::{User, UserStatus, UserView};
+use crate::ports::{NewUser, Transaction};
+use crate::user::{UserStatus, UserView};
 use crate::validation::{FieldProblem as _, ValidationErrors, Validator};
 use crate::values::{HttpUrl, OrgName, Password};
 
@@ -114,6 +114,11 @@ impl Roster {
         Ok(org.name.to_string())
     }
 
+    /// An email to `to`, queued when it is written.
+    fn message(&self, org: OrgId, to: &crate::values::Email, mail: Mail) -> OutboxMessage {
+        OutboxMessage::queued(MessageId::from_uuid(self.new_id()), Some(org), to.clone(), mail, self.clock.now())
+    }
+
     /// Queues an email to `to` in the change's transaction.
     async fn queue_mail(
         &self,
@@ -122,23 +127,21 @@ impl Roster {
         to: &crate::values::Email,
         mail: Mail,
     ) -> Result<(), Error> {
-        let message =
-            OutboxMessage::queued(MessageId::from_uuid(self.new_id()), Some(org), to.clone(), mail, self.clock.now());
-        Ok(tx.insert_outbox_message(&message).await?)
+        Ok(tx.insert_outbox_message(&self.message(org, to, mail)).await?)
     }
 
-    /// Makes the invitation of a just-inserted invited user and queues its email.
-    pub(super) async fn invite(
+    /// Adds to a new invited user its invitation, the invitation's email and its audit event.
+    pub(super) fn invite(
         &self,
-        tx: &mut dyn Transaction,
+        new: &mut NewUser,
         principal: &Principal,
         org: &Organization,
-        user: &User,
         login_url: Option<HttpUrl>,
         inviter: &str,
-    ) -> Result<Invitation, Error> {
+    ) {
         let now = self.clock.now();
         let token = invitation::new_token();
+        let user = &new.user;
         let inv = Invitation {
             id: InvitationId::from_uuid(self.new_id()),
             org_id: org.id,
@@ -156,23 +159,17 @@ impl Roster {
             revoked_at: None,
             version: 1,
         };
-        tx.insert_invitation(&inv).await?;
         let mail = self.invitation_mail(org, inviter.to_owned(), &token, inv.expires_at);
-        self.queue_mail(tx, org.id, &user.email, mail).await?;
+        new.outbox_messages.push(self.message(org.id, &user.email, mail));
         let summary = details([("user_id", user.id.to_string()), ("expires_at", inv.expires_at.to_rfc3339())]);
-        self.audit(tx, principal, org.id, "invitation.created", ("invitation", inv.id.to_string()), summary).await?;
-        Ok(inv)
+        let target = ("invitation", inv.id.to_string());
+        new.audit_events.push(self.event_of(principal, org.id, "invitation.created", target, summary));
+        new.invitation = Some(inv);
     }
 
-    /// Queues the email carrying a generated password and where to sign in.
-    pub(super) async fn send_credentials(
-        &self,
-        tx: &mut dyn Transaction,
-        org: &Organization,
-        user: &User,
-        login_url: &HttpUrl,
-        password: &Password,
-    ) -> Result<(), Error> {
+    /// Adds to a new user the email carrying its generated password and where to sign in.
+    pub(super) fn send_credentials(&self, new: &mut NewUser, org: &Organization, login_url: &HttpUrl, password: &Password) {
+        let user = &new.user;
         let mail = Mail::Credentials {
             org_name: org.name.to_string(),
             login_url: login_url.to_string(),
@@ -180,7 +177,7 @@ impl Roster {
             username: user.username.to_string(),
             password: password.expose().to_owned(),
         };
-        self.queue_mail(tx, org.id, &user.email, mail).await
+        new.outbox_messages.push(self.message(org.id, &user.email, mail));
     }
 
     /// A page of an organization's invitations, oldest first. Needs `invitations.read`.

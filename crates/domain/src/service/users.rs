@@ -7,15 +7,15 @@ use super::{Roster, check_version};
 use crate::auth::Principal;
 use crate::error::{Error, Resource};
 use crate::ids::{OrgId, RoleId, UserId};
-use crate::organization::OrgSummary;
+use crate::organization::{OrgSummary, Organization};
 use crate::page::{Cursor, Page};
 use crate::permission::PermissionSet;
-use crate::ports::Transaction;
+use crate::ports::{NewUser, Transaction};
 use crate::role::Role;
 use crate::user::{User, UserCursor, UserQuery, UserStatus, UserView};
 use crate::user_input::{CreateUserInput, Credential, ListUsersInput, RoleChoice, UpdateUserInput, batch_ids};
 use crate::validation::{FieldProblem as _, ValidationErrors};
-use crate::values::{Password, Username};
+use crate::values::{HttpUrl, Password, Username};
 
 /// How often a generated username is re-rolled when a concurrent request takes it.
 const USERNAME_ATTEMPTS: u32 = 5;
@@ -80,14 +80,36 @@ fn grants_of(roles: &[Role], ids: &[RoleId]) -> PermissionSet {
     roles.iter().filter(|r| ids.contains(&r.id)).fold(PermissionSet::default(), |acc, r| acc.union(&r.grants()))
 }
 
-/// Rule 5: roles are handed out only by callers holding all they grant, and the owner
-/// role only by owners.
 /// Whether `principal` may assign any role there is (an owner holding every permission),
 /// so that rule 5 needs no look at the roles themselves.
 fn may_assign_any(principal: &Principal) -> bool {
     principal.is_owner() && principal.permissions().is_all()
 }
 
+/// Whether giving a new user its roles needs a look at the organization's roles: not when
+/// a caller who may assign anything (a platform key provisioning users, an owner) gives
+/// the default role.
+fn reads_roles(principal: &Principal, choice: &RoleChoice) -> bool {
+    !(matches!(choice, RoleChoice::Unspecified) && may_assign_any(principal))
+}
+
+/// The roles a new user gets (rule 4: the organization's own; its default role when the
+/// request names none), which the caller must be allowed to hand out (rule 5). `roles`
+/// are the organization's roles, `None` when [`reads_roles`] says they are not needed.
+fn roles_for(
+    principal: &Principal,
+    org: &Organization,
+    choice: &RoleChoice,
+    roles: Option<&[Role]>,
+) -> Result<Vec<RoleId>, Error> {
+    let Some(roles) = roles else { return Ok(vec![org.default_role_id]) };
+    let assigned = resolve_roles(choice, roles)?.unwrap_or_else(|| vec![org.default_role_id]);
+    ensure_may_assign(principal, roles, &assigned)?;
+    Ok(assigned)
+}
+
+/// Rule 5: roles are handed out only by callers holding all they grant, and the owner
+/// role only by owners.
 fn ensure_may_assign(principal: &Principal, roles: &[Role], assigned: &[RoleId]) -> Result<(), Error> {
     let owner = owner_role(roles);
     if owner.is_some_and(|o| assigned.contains(&o)) && !principal.is_owner() {
@@ -176,11 +198,31 @@ impl Roster {
             updated_at: now,
             version: 1,
         };
+        let mut attempt = 0;
+        // Without a seat limit, a creation is usually one conditional write: it holds if
+        // the organization read above is still current when the rows land (what a
+        // transaction would have read again under its lock).
+        if org.seat_limit.is_none() {
+            let roles =
+                if reads_roles(principal, &cmd.roles) { Some(self.storage.list_roles(org_id).await?) } else { None };
+            user.role_ids = roles_for(principal, &org, &cmd.roles, roles.as_deref())?;
+            if cmd.username.is_none() {
+                user.username = Username::derive_from(user.email.local_part(), None);
+            }
+            let new = self.new_user(principal, &org, &user, inviter.as_deref(), login_url.as_ref(), generated_password.as_ref());
+            match self.storage.insert_user_if_unchanged(org.version, &new).await.map_err(Error::from) {
+                Ok(true) => return Ok(self.created(new, &org, generated_password)),
+                // The organization changed (or a role went): the transaction reads it again.
+                Ok(false) => {}
+                // The plain generated username is taken: the transaction looks for another.
+                Err(Error::UsernameTaken) if cmd.username.is_none() => attempt = 1,
+                Err(e) => return Err(e),
+            }
+        }
         // Without a seat limit, creations only share-lock the organization (so a
         // concurrent change to it, such as setting a limit, waits for them); with one,
         // they lock it exclusively and count seats one at a time.
         let mut exclusive = org.seat_limit.is_some();
-        let mut attempt = 0;
         while attempt < USERNAME_ATTEMPTS {
             let mut tx = self.storage.begin().await?;
             let locked = if exclusive {
@@ -200,54 +242,61 @@ impl Roster {
                 }
                 _ => {}
             }
-            // The organization's default role given by a caller who may assign anything (a
-            // platform key provisioning users, an owner) needs no look at the roles.
-            if matches!(cmd.roles, RoleChoice::Unspecified) && may_assign_any(principal) {
-                user.role_ids = vec![org.default_role_id];
-            } else {
-                let roles = tx.roles_of(org_id).await?;
-                user.role_ids = resolve_roles(&cmd.roles, &roles)?.unwrap_or_else(|| vec![org.default_role_id]);
-                ensure_may_assign(principal, &roles, &user.role_ids)?;
-            }
+            let roles = if reads_roles(principal, &cmd.roles) { Some(tx.roles_of(org_id).await?) } else { None };
+            user.role_ids = roles_for(principal, &org, &cmd.roles, roles.as_deref())?;
             if cmd.username.is_none() {
                 user.username = self.free_username(tx.as_mut(), org_id, user.email.local_part(), attempt).await?;
             }
-            // Storage may report a taken email or username at any of these calls, up to
-            // the commit.
+            let new = self.new_user(principal, &org, &user, inviter.as_deref(), login_url.as_ref(), generated_password.as_ref());
+            // Storage may report a taken email or username at any write, up to the commit.
             let written: Result<(), Error> = async {
-                tx.insert_user(&user).await?;
-                let summary = details([
-                    ("email", user.email.to_string()),
-                    ("status", user.status.as_str().to_owned()),
-                    ("role_ids", join_ids(&user.role_ids)),
-                ]);
-                self.audit(tx.as_mut(), principal, org_id, "user.created", ("user", user.id.to_string()), summary)
-                    .await?;
-                if let Some(inviter) = &inviter {
-                    self.invite(tx.as_mut(), principal, &org, &user, login_url.clone(), inviter).await?;
-                }
-                if let (Some(password), Some(url)) = (&generated_password, &login_url) {
-                    self.send_credentials(tx.as_mut(), &org, &user, url, password).await?;
-                }
+                new.write(tx.as_mut()).await?;
                 Ok(tx.commit().await?)
             }
             .await;
             match written {
-                Ok(()) => {
-                    if inviter.is_some() || generated_password.is_some() {
-                        self.mail_queued();
-                    }
-                    return Ok(CreatedUser {
-                        view: UserView { user, organization: org.summary() },
-                        generated_password,
-                    });
-                }
+                Ok(()) => return Ok(self.created(new, &org, generated_password)),
                 // A concurrent request took the generated username: roll again.
                 Err(Error::UsernameTaken) if cmd.username.is_none() => attempt += 1,
                 Err(e) => return Err(e),
             }
         }
         Err(Error::UsernameTaken)
+    }
+
+    /// The rows of a new user: the user, its audit event, and its invitation or the email
+    /// with its generated password.
+    fn new_user(
+        &self,
+        principal: &Principal,
+        org: &Organization,
+        user: &User,
+        inviter: Option<&str>,
+        login_url: Option<&HttpUrl>,
+        generated_password: Option<&Password>,
+    ) -> NewUser {
+        let summary = details([
+            ("email", user.email.to_string()),
+            ("status", user.status.as_str().to_owned()),
+            ("role_ids", join_ids(&user.role_ids)),
+        ]);
+        let event = self.event_of(principal, org.id, "user.created", ("user", user.id.to_string()), summary);
+        let mut new = NewUser { user: user.clone(), audit_events: vec![event], invitation: None, outbox_messages: Vec::new() };
+        if let Some(inviter) = inviter {
+            self.invite(&mut new, principal, org, login_url.cloned(), inviter);
+        }
+        if let (Some(password), Some(url)) = (generated_password, login_url) {
+            self.send_credentials(&mut new, org, url, password);
+        }
+        new
+    }
+
+    /// The outcome of a creation whose rows landed; wakes the mail worker if they hold mail.
+    fn created(&self, new: NewUser, org: &Organization, generated_password: Option<Password>) -> CreatedUser {
+        if !new.outbox_messages.is_empty() {
+            self.mail_queued();
+        }
+        CreatedUser { view: UserView { user: new.user, organization: org.summary() }, generated_password }
     }
 
     /// A username derived from the email. The first attempt takes the plain local part

@@ -11,7 +11,7 @@ use roster_domain::error::{StoreError, Unique};
 use roster_domain::hashing::PasswordHash;
 use roster_domain::ids::{ApiKeyId, OrgId, RoleId, UserId};
 use roster_domain::organization::{OrgStatus, Organization};
-use roster_domain::ports::{ApiKeyReads, KeyLookup, KeyOwnerFilter, OrganizationReads, Storage, UserReads};
+use roster_domain::ports::{ApiKeyReads, KeyLookup, KeyOwnerFilter, NewUser, OrganizationReads, Storage, UserReads};
 use roster_domain::role::{BuiltinRole, Role};
 use roster_domain::user::{User, UserCursor, UserFilter, UserQuery, UserSort, UserStatus};
 use roster_domain::values::{DisplayName, Email, KeyName, Metadata, OrgName, Slug, Tag, Tags, Username};
@@ -349,6 +349,49 @@ async fn organization_share_locks_exclude_changes_but_not_each_other() {
     changing.update_organization(&changed).await.unwrap();
     changing.commit().await.unwrap();
     assert_eq!(creation.await.unwrap(), Some(7));
+}
+
+/// A user written at once (one statement) takes the same shared lock as a creation's
+/// transaction: it does not wait for other creations, but one that comes while a change
+/// of the organization is under way waits for it, then sees the new version and writes
+/// nothing.
+#[tokio::test]
+async fn a_user_written_at_once_shares_the_creation_lock_and_sees_a_change_it_waited_for() {
+    let url = testing::fresh_database_url().await;
+    let storage = roster_postgres::PostgresStorage::connect(&url, 8).await.unwrap();
+    let (org, roles) = organization("at-once", now());
+    let org = Organization { seat_limit: None, ..org };
+    let member = roles.iter().find(|r| r.key.as_str() == "member").unwrap().id;
+    let mut tx = storage.begin().await.unwrap();
+    tx.insert_organization(&org, &roles).await.unwrap();
+    tx.commit().await.unwrap();
+    let new = |email: &str, username: &str| NewUser {
+        user: user(&org, member, email, username, now()),
+        audit_events: Vec::new(),
+        invitation: None,
+        outbox_messages: Vec::new(),
+    };
+
+    let mut creating = storage.begin().await.unwrap();
+    creating.organization_for_share(org.id).await.unwrap().unwrap();
+    let alongside = new("alongside@example.com", "alongside");
+    assert!(storage.insert_user_if_unchanged(org.version, &alongside).await.unwrap(), "sharers coexist");
+    creating.commit().await.unwrap();
+
+    let mut changing = storage.begin().await.unwrap();
+    let mut changed = changing.organization_for_update(org.id).await.unwrap().unwrap();
+    let waiting = new("waiting@example.com", "waiting");
+    let write = {
+        let (storage, waiting) = (storage.clone(), waiting.clone());
+        tokio::spawn(async move { storage.insert_user_if_unchanged(org.version, &waiting).await })
+    };
+    wait_until_blocked(&url, &write).await;
+    changed.version += 1;
+    changing.update_organization(&changed).await.unwrap();
+    changing.commit().await.unwrap();
+    assert!(!write.await.unwrap().unwrap(), "the change it waited for is seen");
+    assert_eq!(storage.get_user(org.id, waiting.user.id).await.unwrap(), None);
+    assert!(storage.get_user(org.id, alongside.user.id).await.unwrap().is_some());
 }
 
 #[tokio::test]
