@@ -11,15 +11,15 @@ use roster_domain::audit::AuditEvent;
 use roster_domain::error::StoreError;
 use roster_domain::invitation::Invitation;
 use roster_domain::outbox::OutboxMessage;
-use roster_domain::user::User;
 use roster_domain::ports::NewUser;
-use sqlx::{PgConnection, PgPool, Row as _};
+use roster_domain::user::User;
 use sqlx::types::chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
 use crate::error::store_error;
-use crate::users::{self, PgQuery};
 use crate::organizations;
+use crate::users::{self, PgQuery};
 
 /// The append-only tables' inserts, `$1` to `$34`: each table's rows arrive as column
 /// arrays (`unnest`), and a table without rows gets empty arrays, so the statement never

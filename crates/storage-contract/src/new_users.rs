@@ -55,8 +55,13 @@ fn invited(org: &OrgFixture, email: &str, username: &str) -> NewUser {
         accept_url: "https://roster.example/invite/rsi_x".to_owned(),
         expires_at: invitation.expires_at,
     };
-    let message =
-        OutboxMessage::queued(MessageId::from_uuid(uuid::Uuid::now_v7()), Some(org.id()), user.email.clone(), mail, made);
+    let message = OutboxMessage::queued(
+        MessageId::from_uuid(uuid::Uuid::now_v7()),
+        Some(org.id()),
+        user.email.clone(),
+        mail,
+        made,
+    );
     NewUser { user, audit_events: vec![event], invitation: Some(invitation), outbox_messages: vec![message] }
 }
 

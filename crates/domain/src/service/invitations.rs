@@ -168,7 +168,13 @@ impl Roster {
     }
 
     /// Adds to a new user the email carrying its generated password and where to sign in.
-    pub(super) fn send_credentials(&self, new: &mut NewUser, org: &Organization, login_url: &HttpUrl, password: &Password) {
+    pub(super) fn send_credentials(
+        &self,
+        new: &mut NewUser,
+        org: &Organization,
+        login_url: &HttpUrl,
+        password: &Password,
+    ) {
         let user = &new.user;
         let mail = Mail::Credentials {
             org_name: org.name.to_string(),

@@ -209,7 +209,14 @@ impl Roster {
             if cmd.username.is_none() {
                 user.username = Username::derive_from(user.email.local_part(), None);
             }
-            let new = self.new_user(principal, &org, &user, inviter.as_deref(), login_url.as_ref(), generated_password.as_ref());
+            let new = self.new_user(
+                principal,
+                &org,
+                &user,
+                inviter.as_deref(),
+                login_url.as_ref(),
+                generated_password.as_ref(),
+            );
             match self.storage.insert_user_if_unchanged(org.version, &new).await.map_err(Error::from) {
                 Ok(true) => return Ok(self.created(new, &org, generated_password)),
                 // The organization changed (or a role went): the transaction reads it again.
@@ -247,7 +254,14 @@ impl Roster {
             if cmd.username.is_none() {
                 user.username = self.free_username(tx.as_mut(), org_id, user.email.local_part(), attempt).await?;
             }
-            let new = self.new_user(principal, &org, &user, inviter.as_deref(), login_url.as_ref(), generated_password.as_ref());
+            let new = self.new_user(
+                principal,
+                &org,
+                &user,
+                inviter.as_deref(),
+                login_url.as_ref(),
+                generated_password.as_ref(),
+            );
             // Storage may report a taken email or username at any write, up to the commit.
             let written: Result<(), Error> = async {
                 new.write(tx.as_mut()).await?;
@@ -281,7 +295,8 @@ impl Roster {
             ("role_ids", join_ids(&user.role_ids)),
         ]);
         let event = self.event_of(principal, org.id, "user.created", ("user", user.id.to_string()), summary);
-        let mut new = NewUser { user: user.clone(), audit_events: vec![event], invitation: None, outbox_messages: Vec::new() };
+        let mut new =
+            NewUser { user: user.clone(), audit_events: vec![event], invitation: None, outbox_messages: Vec::new() };
         if let Some(inviter) = inviter {
             self.invite(&mut new, principal, org, login_url.cloned(), inviter);
         }

@@ -4,8 +4,8 @@
 use chrono::Duration;
 
 use super::support::{
-    Captured, Tenant, begins, captured, fake_hash, fake_hasher, invalid_field_names, now, roster, roster_with, run,
-    take, uuid,
+    Captured, Tenant, begins, declines_at_once, fake_hash, fake_hasher, invalid_field_names, now, roster, roster_with,
+    run, take, uuid,
 };
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::error::{Error, StoreError, Unique};
@@ -23,20 +23,9 @@ fn ada() -> CreateUserInput {
     CreateUserInput { email: Some("ada@example.com".into()), name: Some("Ada".into()), ..Default::default() }
 }
 
-/// Storage of `tenant` whose transaction inserts one user.
+/// Storage of `tenant` on which a creation writes its user at once.
 fn storage_inserting(tenant: &Tenant) -> (MockStorage, Captured<User>) {
-    let inserted = captured();
-    let slot = inserted.clone();
-    let mut tx = tenant.tx();
-    tx.expect_username_taken().returning(|_, _| Ok(false));
-    tx.expect_insert_user().returning(move |u| {
-        *slot.lock().unwrap() = Some(u.clone());
-        Ok(())
-    });
-    tx.expect_commit().times(1).returning(|| Ok(()));
-    let mut storage = tenant.storage();
-    begins(&mut storage, tx);
-    (storage, inserted)
+    tenant.storage_creating()
 }
 
 fn no_secret_in(event: &AuditEvent, secrets: &[&str]) -> bool {
@@ -101,13 +90,15 @@ fn the_event_is_written_in_the_changes_transaction_before_it_commits() {
     tx.expect_username_taken().returning(|_, _| Ok(false));
     let mut seq = mockall::Sequence::new();
     tx.expect_insert_user().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
-    tx.expect_insert_audit_event().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
-    // The invitation, its email and its own event land in the same transaction.
+    // The user's event, and the invitation's with the invitation and its email.
+    tx.expect_insert_audit_event().times(2).in_sequence(&mut seq).returning(|_| Ok(()));
     tx.expect_insert_invitation().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
     tx.expect_insert_outbox_message().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
-    tx.expect_insert_audit_event().times(1).in_sequence(&mut seq).returning(|_| Ok(()));
     tx.expect_commit().times(1).in_sequence(&mut seq).returning(|| Ok(()));
+    // The organization changed since it was read: the creation takes the transaction.
     let mut storage = tenant.storage();
+    tenant.lists_roles(&mut storage);
+    declines_at_once(&mut storage);
     begins(&mut storage, tx);
     run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
 }
@@ -120,6 +111,8 @@ fn a_change_that_fails_records_no_event() {
     tx.expect_insert_user().returning(|_| Err(StoreError::Duplicate(Unique::UserEmail)));
     tx.expect_commit().times(0);
     let mut storage = tenant.storage();
+    tenant.lists_roles(&mut storage);
+    declines_at_once(&mut storage);
     begins(&mut storage, tx);
     assert!(matches!(run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())), Err(Error::EmailTaken)));
     assert!(tenant.audit_events().is_empty());

@@ -4,8 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use super::support::{
-    Captured, Tenant, begins, captured, fake_hash, fake_hasher, invalid_field_names, invalid_fields, roster,
-    roster_with, run, take,
+    Captured, Tenant, begins, captured, declines_at_once, fake_hash, fake_hasher, invalid_field_names, invalid_fields,
+    roster, roster_with, run, take,
 };
 use crate::error::{Error, Resource, StoreError, Unique};
 use crate::hashing::{Argon2id, PasswordHash};
@@ -40,12 +40,19 @@ fn inserting(mut tx: MockTransaction) -> (MockTransaction, Captured<User>) {
     (tx, inserted)
 }
 
-/// Storage of `tenant` with one transaction that inserts a user.
+/// Storage of `tenant` on which a creation writes its user at once.
 fn storage_inserting(tenant: &Tenant) -> (MockStorage, Captured<User>) {
-    let (tx, inserted) = inserting_tx(tenant);
+    tenant.storage_creating()
+}
+
+/// Storage of `tenant` that declines the write at once (the organization changed since
+/// it was read) and then begins `tx`.
+fn storage_declining_then(tenant: &Tenant, tx: MockTransaction) -> MockStorage {
     let mut storage = tenant.storage();
+    tenant.lists_roles(&mut storage);
+    declines_at_once(&mut storage);
     begins(&mut storage, tx);
-    (storage, inserted)
+    storage
 }
 
 /// A transaction that must not insert or commit anything.
@@ -55,6 +62,23 @@ fn refusing_tx(tenant: &Tenant) -> MockTransaction {
     tx.expect_insert_user().times(0);
     tx.expect_commit().times(0);
     tx
+}
+
+/// Storage of `tenant` on which `insert_user_if_unchanged` answers `answer` for a user
+/// named `username`; no transaction begins unless the caller adds one.
+fn storage_answering_at_once(
+    tenant: &Tenant,
+    username: &'static str,
+    answer: fn() -> Result<bool, StoreError>,
+) -> MockStorage {
+    let mut storage = tenant.storage();
+    tenant.lists_roles(&mut storage);
+    storage
+        .expect_insert_user_if_unchanged()
+        .withf(move |_, new| new.user.username.as_str() == username)
+        .times(1)
+        .returning(move |_, _| answer());
+    storage
 }
 
 /// Storage that must not be touched at all.
@@ -186,8 +210,17 @@ fn without_roles_a_new_user_gets_the_organizations_default_role() {
 fn the_default_role_given_by_a_caller_who_may_assign_anything_needs_no_look_at_the_roles() {
     let mut tenant = Tenant::new("acme");
     tenant.org.default_role_id = tenant.role("admin");
+    let mut storage = tenant.storage();
+    storage.expect_list_roles().times(0);
+    let inserted = tenant.writes_at_once(&mut storage);
+    run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+    assert_eq!(take(&inserted).role_ids, [tenant.role("admin")]);
+
+    // The same in the transaction, when the organization changed since it was read.
     let (tx, inserted) = inserting(tenant.tx_never_reading_roles());
     let mut storage = tenant.storage();
+    storage.expect_list_roles().times(0);
+    declines_at_once(&mut storage);
     begins(&mut storage, tx);
     run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
     assert_eq!(take(&inserted).role_ids, [tenant.role("admin")]);
@@ -198,8 +231,7 @@ fn the_default_role_given_by_an_admin_is_checked_against_what_the_admin_holds() 
     // An admin may not hand out the owner role, even as the organization's default.
     let mut tenant = Tenant::new("acme");
     tenant.org.default_role_id = tenant.role("owner");
-    let mut storage = tenant.storage();
-    begins(&mut storage, refusing_tx(&tenant));
+    let storage = tenant.storage_refusing();
     let result = run(roster(storage).create_user(&tenant.session_as(BuiltinRole::Admin), tenant.id(), ada()));
     assert!(matches!(result, Err(Error::Forbidden)), "{result:?}");
 }
@@ -219,8 +251,7 @@ fn role_ids_of_the_organization_are_assigned() {
 fn role_ids_of_another_organization_are_a_validation_error_and_nothing_is_inserted() {
     let tenant = Tenant::new("acme");
     let other = Tenant::new("globex");
-    let mut storage = tenant.storage();
-    begins(&mut storage, refusing_tx(&tenant));
+    let storage = tenant.storage_refusing();
     let input = CreateUserInput { role_ids: Some(vec![other.role("owner").to_string()]), ..ada() };
     let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), input));
     assert_eq!(invalid_fields(result), [("role_ids[0]".to_owned(), "not_found")]);
@@ -238,8 +269,7 @@ fn the_legacy_role_key_is_resolved_to_the_organizations_role() {
 #[test]
 fn an_unknown_legacy_role_key_is_a_validation_error_on_role() {
     let tenant = Tenant::new("acme");
-    let mut storage = tenant.storage();
-    begins(&mut storage, refusing_tx(&tenant));
+    let storage = tenant.storage_refusing();
     let input = CreateUserInput { role: Some("billing".into()), ..ada() };
     let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), input));
     assert_eq!(invalid_fields(result), [("role".to_owned(), "not_found")]);
@@ -270,6 +300,8 @@ fn creating_a_user_over_the_seat_limit_fails_and_inserts_nothing() {
     tx.expect_organization_for_update().times(1).returning(move |_| Ok(Some(locked.clone())));
     tx.expect_count_seats().times(1).returning(|_| Ok(2));
     let mut storage = tenant.storage();
+    // With a seat limit, nothing is written at once: seats are counted under the lock.
+    storage.expect_insert_user_if_unchanged().times(0);
     begins(&mut storage, tx);
     let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
     assert!(matches!(result, Err(Error::SeatLimitReached { limit: 2 })));
@@ -304,26 +336,81 @@ fn the_seat_limit_in_force_is_the_one_read_under_the_lock() {
 }
 
 #[test]
-fn without_a_seat_limit_the_organization_is_only_share_locked_and_seats_are_not_counted() {
+fn without_a_seat_limit_every_row_of_a_creation_is_written_at_once_at_the_organizations_version() {
+    let tenant = Tenant::new("acme");
+    let written = Arc::new(Mutex::new(None));
+    let slot = written.clone();
+    let mut storage = tenant.storage();
+    storage.expect_begin().times(0);
+    storage.expect_insert_user_if_unchanged().times(1).returning(move |version, new| {
+        *slot.lock().unwrap() = Some((version, new.clone()));
+        Ok(true)
+    });
+    let created = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
+
+    let (version, new) = written.lock().unwrap().take().unwrap();
+    assert_eq!(version, tenant.org.version, "written only if the organization is as read");
+    assert_eq!(new.user, created.view.user);
+    assert_eq!(new.user.role_ids, [tenant.org.default_role_id]);
+    let actions: Vec<_> = new.audit_events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["user.created", "invitation.created"]);
+    let invitation = new.invitation.expect("an invitation");
+    assert_eq!((invitation.user_id, invitation.role_ids), (new.user.id, new.user.role_ids.clone()));
+    assert_eq!(new.outbox_messages.len(), 1);
+    assert_eq!(new.outbox_messages[0].recipient, new.user.email);
+}
+
+#[test]
+fn an_organization_changed_since_it_was_read_is_read_again_share_locked_in_a_transaction() {
     let tenant = Tenant::new("acme");
     let (mut tx, inserted) = inserting_tx(&tenant);
     tx.expect_organization_for_update().times(0);
     tx.expect_count_seats().times(0);
-    let mut storage = tenant.storage();
-    begins(&mut storage, tx);
+    let storage = storage_declining_then(&tenant, tx);
     run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
     assert!(take(&inserted).role_ids.contains(&tenant.org.default_role_id));
+    assert_eq!(tenant.mail.lock().unwrap().len(), 1, "the invitation email is queued in the transaction");
 }
 
 #[test]
-fn a_duplicate_email_reported_by_storage_is_email_taken_and_nothing_is_committed() {
+fn a_seat_limit_set_since_the_organization_was_read_is_counted_under_the_exclusive_lock() {
+    let tenant = Tenant::new("acme");
+    let mut limited = tenant.org.clone();
+    limited.seat_limit = Some(3);
+    limited.version += 1;
+    // The share-locked read finds the limit: that transaction ends without a write.
+    let mut shared = MockTransaction::new();
+    let seen = limited.clone();
+    shared.expect_organization_for_share().times(1).returning(move |_| Ok(Some(seen.clone())));
+    let mut exclusive = refusing_tx(&tenant);
+    exclusive.expect_organization_for_update().times(1).returning(move |_| Ok(Some(limited.clone())));
+    exclusive.expect_count_seats().times(1).returning(|_| Ok(3));
+    let mut storage = tenant.storage();
+    tenant.lists_roles(&mut storage);
+    declines_at_once(&mut storage);
+    begins(&mut storage, shared);
+    begins(&mut storage, exclusive);
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
+    assert!(matches!(result, Err(Error::SeatLimitReached { limit: 3 })), "{result:?}");
+}
+
+#[test]
+fn a_duplicate_email_reported_by_storage_is_email_taken_and_nothing_is_retried() {
+    let tenant = Tenant::new("acme");
+    let mut storage = storage_answering_at_once(&tenant, "ada", || Err(StoreError::Duplicate(Unique::UserEmail)));
+    storage.expect_begin().times(0);
+    let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
+    assert!(matches!(result, Err(Error::EmailTaken)), "{result:?}");
+}
+
+#[test]
+fn a_duplicate_email_reported_in_the_transaction_is_email_taken_and_nothing_is_committed() {
     let tenant = Tenant::new("acme");
     let mut tx = tenant.tx();
     tx.expect_username_taken().returning(|_, _| Ok(false));
     tx.expect_insert_user().times(1).returning(|_| Err(StoreError::Duplicate(Unique::UserEmail)));
     tx.expect_commit().times(0);
-    let mut storage = tenant.storage();
-    begins(&mut storage, tx);
+    let storage = storage_declining_then(&tenant, tx);
     let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
     assert!(matches!(result, Err(Error::EmailTaken)));
 }
@@ -331,15 +418,8 @@ fn a_duplicate_email_reported_by_storage_is_email_taken_and_nothing_is_committed
 #[test]
 fn a_taken_generated_username_fails_the_plain_insert_then_a_free_suffixed_one_is_found() {
     let tenant = Tenant::new("acme");
-    // First attempt: the plain local part, inserted without a look-up, is taken.
-    let mut first = tenant.tx();
-    first.expect_username_taken().times(0);
-    first
-        .expect_insert_user()
-        .withf(|u| u.username.as_str() == "ada")
-        .times(1)
-        .returning(|_| Err(StoreError::Duplicate(Unique::UserUsername)));
-    first.expect_commit().times(0);
+    // First attempt: the plain local part, written at once without a look-up, is taken.
+    let mut storage = storage_answering_at_once(&tenant, "ada", || Err(StoreError::Duplicate(Unique::UserUsername)));
     // Second attempt: suffixed candidates, the first of which is taken too.
     let inserted = captured::<User>();
     let slot = inserted.clone();
@@ -356,8 +436,6 @@ fn a_taken_generated_username_fails_the_plain_insert_then_a_free_suffixed_one_is
         Ok(())
     });
     second.expect_commit().times(1).returning(|| Ok(()));
-    let mut storage = tenant.storage();
-    begins(&mut storage, first);
     begins(&mut storage, second);
 
     run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
@@ -375,8 +453,7 @@ fn a_generated_username_reported_taken_by_the_commit_is_retried_with_another_use
     first.expect_insert_user().times(1).returning(|_| Ok(()));
     first.expect_commit().times(1).returning(|| Err(StoreError::Duplicate(Unique::UserUsername)));
     let (second, inserted) = inserting_tx(&tenant);
-    let mut storage = tenant.storage();
-    begins(&mut storage, first);
+    let mut storage = storage_declining_then(&tenant, first);
     begins(&mut storage, second);
 
     let created = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
@@ -390,8 +467,7 @@ fn an_email_reported_taken_by_the_commit_is_email_taken() {
     let mut tx = tenant.tx();
     tx.expect_insert_user().times(1).returning(|_| Ok(()));
     tx.expect_commit().times(1).returning(|| Err(StoreError::Duplicate(Unique::UserEmail)));
-    let mut storage = tenant.storage();
-    begins(&mut storage, tx);
+    let storage = storage_declining_then(&tenant, tx);
     let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), ada()));
     assert!(matches!(result, Err(Error::EmailTaken)), "{result:?}");
 }
@@ -399,8 +475,8 @@ fn an_email_reported_taken_by_the_commit_is_email_taken() {
 #[test]
 fn a_generated_username_that_keeps_colliding_gives_up_with_username_taken() {
     let tenant = Tenant::new("acme");
-    let mut storage = tenant.storage();
-    for _ in 0..5 {
+    let mut storage = storage_answering_at_once(&tenant, "ada", || Err(StoreError::Duplicate(Unique::UserUsername)));
+    for _ in 1..5 {
         let mut tx = tenant.tx();
         tx.expect_username_taken().returning(|_, _| Ok(false));
         tx.expect_insert_user().times(1).returning(|_| Err(StoreError::Duplicate(Unique::UserUsername)));
@@ -414,15 +490,9 @@ fn a_generated_username_that_keeps_colliding_gives_up_with_username_taken() {
 #[test]
 fn a_given_username_that_is_taken_is_username_taken_without_retrying() {
     let tenant = Tenant::new("acme");
-    let mut tx = tenant.tx();
-    tx.expect_username_taken().times(0);
-    tx.expect_insert_user()
-        .withf(|u| u.username.as_str() == "countess")
-        .times(1)
-        .returning(|_| Err(StoreError::Duplicate(Unique::UserUsername)));
-    tx.expect_commit().times(0);
-    let mut storage = tenant.storage();
-    begins(&mut storage, tx);
+    let mut storage =
+        storage_answering_at_once(&tenant, "countess", || Err(StoreError::Duplicate(Unique::UserUsername)));
+    storage.expect_begin().times(0);
     let input = CreateUserInput { username: Some("Countess".into()), ..ada() };
     let result = run(roster(storage).create_user(&tenant.key(), tenant.id(), input));
     assert!(matches!(result, Err(Error::UsernameTaken)));

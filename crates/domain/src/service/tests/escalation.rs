@@ -26,20 +26,12 @@ fn invite(role_ids: &[crate::ids::RoleId]) -> CreateUserInput {
     }
 }
 
-/// Storage of `tenant` whose one transaction may insert a user (`inserts` times).
+/// Storage of `tenant` on which a creation writes its user (`inserts` is 1) or nothing (0).
 fn storage_creating(tenant: &Tenant, inserts: usize) -> (MockStorage, Captured<User>) {
-    let inserted = captured();
-    let slot = inserted.clone();
-    let mut tx = tenant.tx();
-    tx.expect_username_taken().returning(|_, _| Ok(false));
-    tx.expect_insert_user().times(inserts).returning(move |u| {
-        *slot.lock().unwrap() = Some(u.clone());
-        Ok(())
-    });
-    tx.expect_commit().times(inserts).returning(|| Ok(()));
-    let mut storage = tenant.storage();
-    begins(&mut storage, tx);
-    (storage, inserted)
+    match inserts {
+        0 => (tenant.storage_refusing(), captured()),
+        _ => tenant.storage_creating(),
+    }
 }
 
 #[test]

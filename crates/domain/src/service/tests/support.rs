@@ -70,6 +70,12 @@ pub(super) fn begins(storage: &mut MockStorage, tx: MockTransaction) {
     storage.expect_begin().times(1).return_once(move || Ok(Box::new(tx)));
 }
 
+/// Makes `storage` decline every at-once write of a new user, as if the organization had
+/// changed since it was read: creations then take the transactional path.
+pub(super) fn declines_at_once(storage: &mut MockStorage) {
+    storage.expect_insert_user_if_unchanged().times(1).returning(|_, _| Ok(false));
+}
+
 /// Makes every `storage.begin()` hand out a fresh transaction from `make`, for use cases
 /// that may restart their transaction.
 pub(super) fn begins_each(storage: &mut MockStorage, make: impl Fn() -> MockTransaction + Send + 'static) {
@@ -389,6 +395,47 @@ impl Tenant {
             .expect_get_user()
             .withf(move |_, id| signed_in.lock().unwrap().contains(id))
             .returning(move |_, id| Ok(Some(tenant.view(&User { id, ..tenant.user("inviter@example.com") }))));
+        storage
+    }
+
+    /// Lets `storage` list this organization's roles, as a creation does before writing.
+    pub fn lists_roles(&self, storage: &mut MockStorage) {
+        let roles = self.roles.clone();
+        storage.expect_list_roles().returning(move |_| Ok(roles.clone()));
+    }
+
+    /// Lets `storage` write new users at once while the organization is at the version
+    /// this tenant has, recording their audit events and emails into this tenant's logs;
+    /// the last user written is captured. No transaction may begin.
+    pub fn writes_at_once(&self, storage: &mut MockStorage) -> Captured<User> {
+        let written = captured();
+        let (slot, audit, mail, version) = (written.clone(), self.audit.clone(), self.mail.clone(), self.org.version);
+        storage.expect_insert_user_if_unchanged().withf(move |v, _| *v == version).returning(move |_, new| {
+            audit.lock().unwrap().extend(new.audit_events.iter().cloned());
+            mail.lock().unwrap().extend(new.outbox_messages.iter().cloned());
+            *slot.lock().unwrap() = Some(new.user.clone());
+            Ok(true)
+        });
+        storage.expect_begin().times(0);
+        written
+    }
+
+    /// Storage of this tenant on which a creation lists the roles and writes its user at
+    /// once ([`Tenant::writes_at_once`]); the user written is captured.
+    pub fn storage_creating(&self) -> (MockStorage, Captured<User>) {
+        let mut storage = self.storage();
+        self.lists_roles(&mut storage);
+        let written = self.writes_at_once(&mut storage);
+        (storage, written)
+    }
+
+    /// Storage of this tenant on which a creation may list the roles but must write
+    /// nothing, neither at once nor in a transaction.
+    pub fn storage_refusing(&self) -> MockStorage {
+        let mut storage = self.storage();
+        self.lists_roles(&mut storage);
+        storage.expect_insert_user_if_unchanged().times(0);
+        storage.expect_begin().times(0);
         storage
     }
 
