@@ -11,14 +11,12 @@ use roster_domain::audit::AuditEvent;
 use roster_domain::error::StoreError;
 use roster_domain::invitation::Invitation;
 use roster_domain::outbox::OutboxMessage;
-use roster_domain::ports::NewUser;
 use roster_domain::user::User;
+use sqlx::PgConnection;
 use sqlx::types::chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool, Row as _};
 use uuid::Uuid;
 
 use crate::error::store_error;
-use crate::organizations;
 use crate::users::{self, PgQuery};
 
 /// The append-only tables' inserts, `$1` to `$34`: each table's rows arrive as column
@@ -40,7 +38,9 @@ macro_rules! append_ctes {
         updated_at, accepted_at, revoked_at, version) \
     SELECT * FROM unnest($10::uuid[], $11::uuid[], $12::uuid[], $13::text[], $14::bytea[], $15::text[], \
         $16::text[], $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::timestamptz[], \
-        $21::timestamptz[], $22::bigint[])",
+        $21::timestamptz[], $22::bigint[]) \
+        AS r(id, org_id, user_id, status, digest, invited_by, login_url, expires_at, created_at, updated_at, \
+        accepted_at, revoked_at, version)",
             $guard,
             "), outbox AS ( \
     INSERT INTO outbox_messages (id, org_id, recipient, template, params, status, attempts, next_attempt_at, \
@@ -57,65 +57,40 @@ macro_rules! append_ctes {
     };
 }
 
-/// One new user (`$35` to `$53`, in the order of `users::bind_new`) and its role
-/// assignments. The invitation and the role rows refer to the user: foreign keys are
-/// checked at the end of the statement, when it exists. `$guard` as in `append_ctes`.
+/// New users (`$35` to `$53`, column arrays in the order of `users::bind_new_users`) and
+/// their role assignments (`$54` to `$56`: organization, user and role arrays). The
+/// invitations and the role rows refer to the users: foreign keys are checked at the end
+/// of the statement, when they exist. `$guard` as in `append_ctes`.
 macro_rules! user_ctes {
     ($guard:literal) => {
         concat!(
             "new_user AS ( \
     INSERT INTO users (id, org_id, email, email_normalized, username, name, first_name, last_name, location, \
         locale, tags, metadata, status, password_hash, last_login_at, created_at, updated_at, version, role_ids) \
-    SELECT $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, $47, $48, $49, $50, $51, $52, $53",
+    SELECT id, org_id, email, email_normalized, username, name, first_name, last_name, location, locale, \
+        ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)), metadata::jsonb, status, password_hash, \
+        last_login_at, created_at, updated_at, version, role_ids::uuid[] \
+    FROM unnest($35::uuid[], $36::uuid[], $37::text[], $38::text[], $39::text[], $40::text[], $41::text[], \
+        $42::text[], $43::text[], $44::text[], $45::text[], $46::text[], $47::text[], $48::text[], \
+        $49::timestamptz[], $50::timestamptz[], $51::timestamptz[], $52::bigint[], $53::text[]) \
+        AS r(id, org_id, email, email_normalized, username, name, first_name, last_name, location, locale, tags, \
+        metadata, status, password_hash, last_login_at, created_at, updated_at, version, role_ids)",
             $guard,
-            "), new_roles AS ( \
-    INSERT INTO user_roles (org_id, user_id, role_id) SELECT $36, $35, unnest($53::uuid[])",
+            " RETURNING id), new_roles AS ( \
+    INSERT INTO user_roles (org_id, user_id, role_id) \
+    SELECT * FROM unnest($54::uuid[], $55::uuid[], $56::uuid[]) AS r(org_id, user_id, role_id)",
             $guard,
             ")"
         )
     };
 }
+pub(crate) use {append_ctes, user_ctes};
 
 /// The held rows without a user.
 const FLUSH: &str = concat!("WITH ", append_ctes!(""), " SELECT 1");
 
 /// The held rows with one new user.
 const FLUSH_WITH_USER: &str = concat!("WITH ", user_ctes!(""), ", ", append_ctes!(""), " SELECT 1");
-
-/// A new user's rows, written only if its organization (`$36`, advisory key `$54`),
-/// share-locked as `organization_for_share` locks it and read after the lock is granted
-/// (`roster_lock_organization`, migration 0004), is still at version `$55` without a seat
-/// limit. One autocommit statement: the lock lasts until it ends. Returns whether it wrote.
-const INSERT_IF_UNCHANGED: &str = concat!(
-    "WITH org AS (SELECT o.version, o.seat_limit FROM roster_lock_organization($36, $54, false) o), \
-    unchanged AS (SELECT FROM org WHERE version = $55 AND seat_limit IS NULL), ",
-    user_ctes!(" WHERE EXISTS (SELECT FROM unchanged)"),
-    ", ",
-    append_ctes!(" WHERE EXISTS (SELECT FROM unchanged)"),
-    " SELECT EXISTS (SELECT FROM unchanged)"
-);
-
-/// SQLSTATE `foreign_key_violation`: in [`INSERT_IF_UNCHANGED`], a role of the user that
-/// was deleted meanwhile.
-const FOREIGN_KEY_VIOLATION: &str = "23503";
-
-/// Writes `new` in one statement if its organization is unchanged (see
-/// [`roster_domain::ports::Storage::insert_user_if_unchanged`]).
-pub(crate) async fn insert_user_if_unchanged(
-    pool: &PgPool,
-    org_version: i64,
-    new: &NewUser,
-) -> Result<bool, StoreError> {
-    let user = &new.user;
-    let query = sqlx::query(INSERT_IF_UNCHANGED);
-    let query = bind_rows(query, &new.audit_events, new.invitation.as_slice(), &new.outbox_messages)?;
-    let query = users::bind_new(query, user).bind(organizations::lock_key(user.org_id)).bind(org_version);
-    match query.fetch_one(pool).await {
-        Ok(row) => row.try_get(0).map_err(StoreError::other),
-        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(FOREIGN_KEY_VIOLATION) => Ok(false),
-        Err(e) => Err(store_error(e)),
-    }
-}
 
 /// The rows a transaction has written but not yet sent.
 #[derive(Debug, Default)]
@@ -167,7 +142,7 @@ impl Appends {
         let query = sqlx::query(if user.is_some() { FLUSH_WITH_USER } else { FLUSH });
         let query = bind_rows(query, &audit, &invitations, &outbox)?;
         let query = match &user {
-            Some(user) => users::bind_new(query, user),
+            Some(user) => users::bind_new_users(query, &[user])?,
             None => query,
         };
         query.execute(conn).await.map_err(store_error)?;
@@ -176,7 +151,7 @@ impl Appends {
 }
 
 /// Binds `$1` to `$34` of [`append_ctes`]: the rows as column arrays.
-fn bind_rows<'q>(
+pub(crate) fn bind_rows<'q>(
     query: PgQuery<'q>,
     audit: &[AuditEvent],
     invitations: &[Invitation],

@@ -17,6 +17,10 @@
 //! - Writes run in a [`PgTransaction`] at `READ COMMITTED`; the `*_for_update` reads take
 //!   row locks (`SELECT … FOR UPDATE`), which is what keeps seat limits and version checks
 //!   true across several application instances.
+//! - [`Storage::insert_user_if_unchanged`] is one autocommit statement: the
+//!   organization's shared creation lock, then a new user's rows, written only if the
+//!   organization read after the lock is still at the version the caller read;
+//!   concurrent calls share a statement (module `new_users`).
 //! - Uniqueness is enforced by named (partial) unique indexes and constraints, reported
 //!   as [`StoreError::Duplicate`].
 //! - [`UserReads::user_access`](roster_domain::ports::UserReads::user_access), which
@@ -40,6 +44,7 @@ mod appends;
 mod audit;
 mod error;
 mod invitations;
+mod new_users;
 mod organizations;
 mod outbox;
 mod pipeline;
@@ -94,6 +99,8 @@ enum HotReads {
 pub struct PostgresStorage {
     pool: PgPool,
     reads: Arc<HotReads>,
+    /// Writes new users at once, in batches ([`new_users`]).
+    new_users: Arc<new_users::NewUserWriter>,
 }
 
 impl PostgresStorage {
@@ -135,7 +142,7 @@ impl PostgresStorage {
                     Ok(()) => {
                         let clients = u32::try_from(clients).unwrap_or(u32::MAX);
                         let pool = Self::sqlx_pool(options, max_connections.saturating_sub(clients).max(1)).await?;
-                        return Ok(Self { pool, reads: Arc::new(HotReads::Pipelined(reads)) });
+                        return Ok(Self::with_hot_reads(pool, HotReads::Pipelined(reads)));
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot open the pipelined read connections; the hot reads use sqlx");
@@ -171,7 +178,12 @@ impl PostgresStorage {
 
     fn with_reads(pool: PgPool, read_connections: u32) -> Self {
         let options = (*pool.connect_options()).clone();
-        Self { pool, reads: Arc::new(HotReads::Pooled(ReadPool::new(options, read_connections))) }
+        Self::with_hot_reads(pool, HotReads::Pooled(ReadPool::new(options, read_connections)))
+    }
+
+    fn with_hot_reads(pool: PgPool, reads: HotReads) -> Self {
+        let new_users = Arc::new(new_users::NewUserWriter::new(pool.clone()));
+        Self { pool, reads: Arc::new(reads), new_users }
     }
 
     /// Connections of the hot reads ready for a query, for metrics: the open pipelined
@@ -216,7 +228,7 @@ impl Storage for PostgresStorage {
     }
 
     async fn insert_user_if_unchanged(&self, org_version: i64, new: &NewUser) -> Result<bool, StoreError> {
-        appends::insert_user_if_unchanged(&self.pool, org_version, new).await
+        self.new_users.write(org_version, new).await
     }
 }
 

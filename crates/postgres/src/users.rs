@@ -108,15 +108,45 @@ fn bind_profile<'q>(query: PgQuery<'q>, user: &'q User) -> PgQuery<'q> {
 
 pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// Binds every column of a new user's row, in the order of `crate::appends`' insert:
-/// id, organization, the profile ([`bind_profile`]), created_at, updated_at, version and
-/// the role ids.
-pub(crate) fn bind_new<'q>(query: PgQuery<'q>, user: &'q User) -> PgQuery<'q> {
-    bind_profile(query.bind(user.id.as_uuid()).bind(user.org_id.as_uuid()), user)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .bind(user.version)
-        .bind(sorted_role_ids(user))
+/// Binds new users' rows as column arrays, in the order of `crate::appends`' insert: id,
+/// organization, email, normalised email, username, name, first and last name, location,
+/// locale, tags (each a JSON array), metadata (JSON), status, password hash, last login,
+/// created_at, updated_at, version and role ids (each an array literal of UUIDs, sorted).
+pub(crate) fn bind_new_users<'q>(query: PgQuery<'q>, users: &[&User]) -> Result<PgQuery<'q>, StoreError> {
+    let column = |f: &dyn Fn(&User) -> String| users.iter().map(|u| f(u)).collect::<Vec<_>>();
+    let optional = |f: &dyn Fn(&User) -> Option<String>| users.iter().map(|u| f(u)).collect::<Vec<_>>();
+    let tags = users.iter().map(|u| serde_json::to_string(&u.tags.to_strings())).collect::<Result<Vec<_>, _>>();
+    let metadata = users.iter().map(|u| serde_json::to_string(u.metadata.as_map())).collect::<Result<Vec<_>, _>>();
+    let role_ids: Vec<Vec<Uuid>> = users.iter().map(|u| sorted_role_ids(u)).collect();
+    let literals = role_ids.iter().map(|ids| {
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        format!("{{{}}}", ids.join(","))
+    });
+    // The user_roles rows: (organization, user, role) for each role of each user.
+    let assignments = || users.iter().zip(&role_ids).flat_map(|(u, ids)| ids.iter().map(move |r| (u, *r)));
+    Ok(query
+        .bind(users.iter().map(|u| *u.id.as_uuid()).collect::<Vec<_>>())
+        .bind(users.iter().map(|u| *u.org_id.as_uuid()).collect::<Vec<_>>())
+        .bind(column(&|u| u.email.as_str().to_owned()))
+        .bind(column(&|u| u.email.normalized().to_owned()))
+        .bind(column(&|u| u.username.as_str().to_owned()))
+        .bind(column(&|u| u.name.as_str().to_owned()))
+        .bind(optional(&|u| u.first_name.as_ref().map(|n| n.as_str().to_owned())))
+        .bind(optional(&|u| u.last_name.as_ref().map(|n| n.as_str().to_owned())))
+        .bind(optional(&|u| u.location.as_ref().map(|l| l.as_str().to_owned())))
+        .bind(optional(&|u| u.locale.as_ref().map(|l| l.as_str().to_owned())))
+        .bind(tags.map_err(StoreError::other)?)
+        .bind(metadata.map_err(StoreError::other)?)
+        .bind(column(&|u| u.status.as_str().to_owned()))
+        .bind(optional(&|u| u.password_hash.as_ref().map(|h| h.as_phc().to_owned())))
+        .bind(users.iter().map(|u| u.last_login_at).collect::<Vec<_>>())
+        .bind(users.iter().map(|u| u.created_at).collect::<Vec<_>>())
+        .bind(users.iter().map(|u| u.updated_at).collect::<Vec<_>>())
+        .bind(users.iter().map(|u| u.version).collect::<Vec<_>>())
+        .bind(literals.collect::<Vec<_>>())
+        .bind(assignments().map(|(u, _)| *u.org_id.as_uuid()).collect::<Vec<_>>())
+        .bind(assignments().map(|(u, _)| *u.id.as_uuid()).collect::<Vec<_>>())
+        .bind(assignments().map(|(_, role)| role).collect::<Vec<_>>()))
 }
 
 /// The role ids as stored on the row: sorted, without repeats.

@@ -323,6 +323,7 @@ macro_rules! contract_tests {
                 a_new_user_is_not_written_once_its_organization_changed,
                 a_new_user_with_a_taken_email_or_username_writes_nothing,
                 racing_new_users_with_one_email_write_exactly_one,
+                racing_new_users_land_by_their_own_organizations_version,
             ],
             outbox: [
                 queued_messages_round_trip,

@@ -167,3 +167,32 @@ pub async fn racing_new_users_with_one_email_write_exactly_one(store: Store) {
     let winner = &news[written[0]];
     assert!(store.get_invitation(acme.id(), winner.invitation.as_ref().unwrap().id).await.unwrap().is_some());
 }
+
+/// Racing writes of distinct users in two organizations, those of one carrying a version
+/// it no longer has: each of the others lands with all its rows, none of the stale ones.
+pub async fn racing_new_users_land_by_their_own_organizations_version(store: Store) {
+    let acme = create_org(&store, "acme").await;
+    let globex = create_org(&store, "globex").await;
+    let news: Vec<(i64, NewUser)> = (0..16)
+        .map(|i| match i % 2 {
+            0 => (acme.org.version, invited(&acme, &format!("a{i}@example.com"), &format!("a{i}"))),
+            _ => (globex.org.version - 1, invited(&globex, &format!("g{i}@example.com"), &format!("g{i}"))),
+        })
+        .collect();
+    let results = crate::concurrency::race(news.len(), |i| {
+        let (store, (version, new)) = (store.clone(), news[i].clone());
+        async move { store.insert_user_if_unchanged(version, &new).await.unwrap() }
+    })
+    .await;
+    for (i, (written, (_, new))) in results.iter().zip(&news).enumerate() {
+        assert_eq!(*written, i % 2 == 0, "{}", new.user.email);
+        if *written {
+            assert!(store.get_user(new.user.org_id, new.user.id).await.unwrap().is_some());
+            let invitation = new.invitation.as_ref().unwrap();
+            assert!(store.get_invitation(new.user.org_id, invitation.id).await.unwrap().is_some());
+            assert!(store.get_message(new.outbox_messages[0].id).await.unwrap().is_some());
+        } else {
+            assert_nothing_written(&store, new).await;
+        }
+    }
+}
