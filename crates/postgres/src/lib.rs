@@ -117,13 +117,15 @@ impl PostgresStorage {
     /// Connects to `url` with at most `max_connections` connections in all:
     ///
     /// - with [`ReadClients::Pipelined`]`(n)`, `n` shared connections
-    ///   (`application_name=roster-reads`) pipeline the hot reads and a sqlx pool of the
-    ///   remaining connections (`application_name=roster`) serves transactions and lists;
+    ///   (`application_name=roster-reads`) pipeline the hot reads and the remaining
+    ///   connections serve transactions and lists (a sqlx pool, `application_name=roster`)
+    ///   and new users written at once (a quarter of them, 1 to 4,
+    ///   `application_name=roster-new-users`);
     /// - with [`ReadClients::Off`], and whenever the URL asks for TLS (`sslmode=require`,
     ///   `verify-ca` or `verify-full`: the pipelined connections are plain-text only) or
     ///   the pipelined connections cannot be opened where sqlx's could (a password sqlx
-    ///   found in `~/.pgpass`, say), a quarter of the connections serve transactions and
-    ///   lists and the rest the hot reads, all through sqlx.
+    ///   found in `~/.pgpass`, say), a quarter of the connections (at least 2) serve
+    ///   transactions, lists and new users and the rest the hot reads, all through sqlx.
     ///
     /// Each connection caches its prepared statements.
     ///
@@ -141,8 +143,11 @@ impl PostgresStorage {
                 Ok(reads) => match reads.connect_all().await {
                     Ok(()) => {
                         let clients = u32::try_from(clients).unwrap_or(u32::MAX);
-                        let pool = Self::sqlx_pool(options, max_connections.saturating_sub(clients).max(1)).await?;
-                        return Ok(Self::with_hot_reads(pool, HotReads::Pipelined(reads)));
+                        let budget = max_connections.saturating_sub(clients).max(2);
+                        let writers = new_users::connections_of(budget);
+                        let pool = Self::sqlx_pool(options.clone(), budget - writers).await?;
+                        let new_users = new_users::NewUserWriter::new(&options, writers);
+                        return Ok(Self::with_parts(pool, HotReads::Pipelined(reads), new_users));
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot open the pipelined read connections; the hot reads use sqlx");
@@ -151,10 +156,11 @@ impl PostgresStorage {
                 Err(e) => tracing::info!("{e}; the hot reads use sqlx"),
             }
         }
-        // A quarter of the connections serve transactions, the rest the hot reads.
-        let writers = (max_connections / 4).max(1);
-        let pool = Self::sqlx_pool(options, writers).await?;
-        Ok(Self::with_reads(pool, max_connections - writers))
+        // A quarter of the connections serve transactions and new users, the rest the hot reads.
+        let budget = (max_connections / 4).max(2);
+        let writers = new_users::connections_of(budget);
+        let pool = Self::sqlx_pool(options, budget - writers).await?;
+        Ok(Self::with_reads(pool, writers, max_connections.saturating_sub(budget).max(1)))
     }
 
     async fn sqlx_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, StoreError> {
@@ -170,20 +176,23 @@ impl PostgresStorage {
 
     /// Wraps an existing pool (its options are the caller's); the hot reads get a pool of
     /// sqlx connections, as many again (sqlx does not reveal the password the pipelined
-    /// connections would need).
+    /// connections would need), and new users a quarter as many (1 to 4).
     pub fn from_pool(pool: PgPool) -> Self {
         let size = pool.options().get_max_connections();
-        Self::with_reads(pool, size)
+        Self::with_reads(pool, new_users::connections_of(size), size)
     }
 
-    fn with_reads(pool: PgPool, read_connections: u32) -> Self {
+    /// `pool` for transactions; new users and hot reads on `writers` and `read_connections`
+    /// connections of their own.
+    fn with_reads(pool: PgPool, writers: u32, read_connections: u32) -> Self {
         let options = (*pool.connect_options()).clone();
-        Self::with_hot_reads(pool, HotReads::Pooled(ReadPool::new(options, read_connections)))
+        let new_users = new_users::NewUserWriter::new(&options, writers);
+        let reads = HotReads::Pooled(ReadPool::new(options, read_connections));
+        Self::with_parts(pool, reads, new_users)
     }
 
-    fn with_hot_reads(pool: PgPool, reads: HotReads) -> Self {
-        let new_users = Arc::new(new_users::NewUserWriter::new(pool.clone()));
-        Self { pool, reads: Arc::new(reads), new_users }
+    fn with_parts(pool: PgPool, reads: HotReads, new_users: new_users::NewUserWriter) -> Self {
+        Self { pool, reads: Arc::new(reads), new_users: Arc::new(new_users) }
     }
 
     /// Connections of the hot reads ready for a query, for metrics: the open pipelined

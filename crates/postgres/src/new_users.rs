@@ -7,9 +7,14 @@
 //! without a seat limit. Most of such a statement's cost is per statement, not per row
 //! (opening six tables and some twenty indexes, the commit and its WAL flush), so
 //! concurrent calls are gathered: one task takes whatever calls are waiting, up to
-//! [`MAX_BATCH`], and writes them in one statement, with at most [`IN_FLIGHT`] statements
-//! under way. No call waits for a timer: a batch leaves as soon as a statement slot is free,
-//! and holds what queued while the previous ones ran.
+//! [`MAX_BATCH`], and writes them in one statement, on connections of its own (one
+//! statement under way on each). No call waits for a timer: a batch leaves as soon as a
+//! connection is free, and holds what queued while the previous ones ran.
+//!
+//! Those connections plan the statement once (`plan_cache_mode = force_generic_plan`):
+//! PostgreSQL would otherwise plan it again at every execution, as a plan for the batch's
+//! exact array lengths always looks cheaper than the generic one, and that planning cost
+//! as much as the inserts.
 //!
 //! A batch is all or nothing. When it fails (a taken email or username, a role deleted
 //! meanwhile, a deadlock with a change of two organizations), each of its calls is written
@@ -25,6 +30,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use roster_domain::error::StoreError;
 use roster_domain::ids::OrgId;
 use roster_domain::ports::NewUser;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row as _};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
@@ -37,8 +43,13 @@ use crate::users::bind_new_users;
 /// The most calls one statement writes.
 const MAX_BATCH: usize = 64;
 
-/// The most batch statements under way at once (each holds a pooled connection).
-const IN_FLIGHT: usize = 4;
+/// The most connections (and so statements under way) the writer has.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// How many of `budget` connections a writer takes: a quarter, 1 to [`MAX_CONNECTIONS`].
+pub(crate) fn connections_of(budget: u32) -> u32 {
+    (budget / 4).clamp(1, MAX_CONNECTIONS)
+}
 
 /// The rows of a batch of new users, written only for the organizations (`$57`, advisory
 /// keys `$58`, in key order) still at the versions `$59` once share-locked and without a
@@ -67,6 +78,7 @@ struct Pending {
 /// The batching writer of a [`crate::PostgresStorage`].
 #[derive(Debug)]
 pub(crate) struct NewUserWriter {
+    /// The writer's own connections (`application_name=roster-new-users`).
     pool: PgPool,
     /// The queue of the batching task, started by the first call (on its runtime) and
     /// again if that runtime is gone.
@@ -79,7 +91,16 @@ pub(crate) struct NewUserWriter {
 struct WriterStopped;
 
 impl NewUserWriter {
-    pub(crate) fn new(pool: PgPool) -> Self {
+    /// A writer with `connections` connections made with `options`, opened when needed.
+    pub(crate) fn new(options: &PgConnectOptions, connections: u32) -> Self {
+        let options = options
+            .clone()
+            .application_name("roster-new-users")
+            .options([("plan_cache_mode", "force_generic_plan")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(connections)
+            .test_before_acquire(false)
+            .connect_lazy_with(options);
         Self { pool, queue: Mutex::new(None) }
     }
 
@@ -104,7 +125,7 @@ impl NewUserWriter {
 fn spawn_batcher(pool: PgPool) -> mpsc::UnboundedSender<Pending> {
     let (sender, mut queue) = mpsc::unbounded_channel::<Pending>();
     tokio::spawn(async move {
-        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        let slots = Arc::new(Semaphore::new(pool.options().get_max_connections() as usize));
         let mut held_back = None;
         loop {
             let first = match held_back.take() {
