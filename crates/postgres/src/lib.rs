@@ -34,6 +34,8 @@
 //! - [`Outbox`](roster_domain::ports::Outbox), the mail worker's port, is implemented on
 //!   [`PostgresStorage`]: each call one statement; concurrent claims take disjoint
 //!   messages (`FOR UPDATE SKIP LOCKED`), and a claim's attempt count fences its outcome.
+//!   Claims and marks, like new users written at once, run on the queue connections,
+//!   whose plans never depend on the outbox's statistics (`queue_pool`).
 //!
 //! The schema lives in `migrations/postgres`; [`PostgresStorage::migrate`] applies it.
 #![warn(missing_docs)]
@@ -98,6 +100,8 @@ enum HotReads {
 #[derive(Clone, Debug)]
 pub struct PostgresStorage {
     pool: PgPool,
+    /// The queue connections ([`queue_pool`]).
+    queue: PgPool,
     reads: Arc<HotReads>,
     /// Writes new users at once, in batches ([`new_users`]).
     new_users: Arc<new_users::NewUserWriter>,
@@ -119,13 +123,13 @@ impl PostgresStorage {
     /// - with [`ReadClients::Pipelined`]`(n)`, `n` shared connections
     ///   (`application_name=roster-reads`) pipeline the hot reads and the remaining
     ///   connections serve transactions and lists (a sqlx pool, `application_name=roster`)
-    ///   and new users written at once (a quarter of them, 1 to 4,
-    ///   `application_name=roster-new-users`);
+    ///   and the write-behind queue (a quarter of them, 1 to 4, [`queue_pool`]: new users
+    ///   written at once, the mail worker's claims and marks);
     /// - with [`ReadClients::Off`], and whenever the URL asks for TLS (`sslmode=require`,
     ///   `verify-ca` or `verify-full`: the pipelined connections are plain-text only) or
     ///   the pipelined connections cannot be opened where sqlx's could (a password sqlx
     ///   found in `~/.pgpass`, say), a quarter of the connections (at least 2) serve
-    ///   transactions, lists and new users and the rest the hot reads, all through sqlx.
+    ///   transactions, lists and the queue and the rest the hot reads, all through sqlx.
     ///
     /// Each connection caches its prepared statements.
     ///
@@ -144,10 +148,10 @@ impl PostgresStorage {
                     Ok(()) => {
                         let clients = u32::try_from(clients).unwrap_or(u32::MAX);
                         let budget = max_connections.saturating_sub(clients).max(2);
-                        let writers = new_users::connections_of(budget);
-                        let pool = Self::sqlx_pool(options.clone(), budget - writers).await?;
-                        let new_users = new_users::NewUserWriter::new(&options, writers);
-                        return Ok(Self::with_parts(pool, HotReads::Pipelined(reads), new_users));
+                        let queue = queue_connections(budget);
+                        let pool = Self::sqlx_pool(options.clone(), budget - queue).await?;
+                        let queue = queue_pool(&options, queue);
+                        return Ok(Self::with_parts(pool, queue, HotReads::Pipelined(reads)));
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot open the pipelined read connections; the hot reads use sqlx");
@@ -158,9 +162,9 @@ impl PostgresStorage {
         }
         // A quarter of the connections serve transactions and new users, the rest the hot reads.
         let budget = (max_connections / 4).max(2);
-        let writers = new_users::connections_of(budget);
-        let pool = Self::sqlx_pool(options, budget - writers).await?;
-        Ok(Self::with_reads(pool, writers, max_connections.saturating_sub(budget).max(1)))
+        let queue = queue_connections(budget);
+        let pool = Self::sqlx_pool(options, budget - queue).await?;
+        Ok(Self::with_reads(pool, queue, max_connections.saturating_sub(budget).max(1)))
     }
 
     async fn sqlx_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, StoreError> {
@@ -176,23 +180,24 @@ impl PostgresStorage {
 
     /// Wraps an existing pool (its options are the caller's); the hot reads get a pool of
     /// sqlx connections, as many again (sqlx does not reveal the password the pipelined
-    /// connections would need), and new users a quarter as many (1 to 4).
+    /// connections would need), and the queue ([`queue_pool`]) a quarter as many (1 to 4).
     pub fn from_pool(pool: PgPool) -> Self {
         let size = pool.options().get_max_connections();
-        Self::with_reads(pool, new_users::connections_of(size), size)
+        Self::with_reads(pool, queue_connections(size), size)
     }
 
-    /// `pool` for transactions; new users and hot reads on `writers` and `read_connections`
-    /// connections of their own.
-    fn with_reads(pool: PgPool, writers: u32, read_connections: u32) -> Self {
+    /// `pool` for transactions; the queue and the hot reads on `queue` and
+    /// `read_connections` connections of their own.
+    fn with_reads(pool: PgPool, queue: u32, read_connections: u32) -> Self {
         let options = (*pool.connect_options()).clone();
-        let new_users = new_users::NewUserWriter::new(&options, writers);
+        let queue = queue_pool(&options, queue);
         let reads = HotReads::Pooled(ReadPool::new(options, read_connections));
-        Self::with_parts(pool, reads, new_users)
+        Self::with_parts(pool, queue, reads)
     }
 
-    fn with_parts(pool: PgPool, reads: HotReads, new_users: new_users::NewUserWriter) -> Self {
-        Self { pool, reads: Arc::new(reads), new_users: Arc::new(new_users) }
+    fn with_parts(pool: PgPool, queue: PgPool, reads: HotReads) -> Self {
+        let new_users = Arc::new(new_users::NewUserWriter::new(queue.clone()));
+        Self { pool, queue, reads: Arc::new(reads), new_users }
     }
 
     /// Connections of the hot reads ready for a query, for metrics: the open pipelined
@@ -222,6 +227,31 @@ impl PostgresStorage {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// How many of `budget` connections serve the queue: a quarter, 1 to 4.
+fn queue_connections(budget: u32) -> u32 {
+    (budget / 4).clamp(1, 4)
+}
+
+/// The connections of the write-behind queue: new users written at once (module
+/// `new_users`) and the mail worker's claims and marks (`application_name=roster-queue`),
+/// opened when first needed.
+///
+/// Their statements have one right plan whatever the tables hold, and the tables they
+/// touch fill and empty faster than statistics follow (an outbox analysed empty holds a
+/// hundred thousand sent messages minutes later, and a plan made from its statistics
+/// reads them all at every claim). So these connections plan each statement once
+/// (`plan_cache_mode = force_generic_plan`: a plan for a batch's exact array lengths
+/// always looks cheaper than the generic one, and planning anew cost as much as the
+/// inserts) and never choose a sequential scan where an index serves
+/// (`enable_seqscan = off`).
+fn queue_pool(options: &PgConnectOptions, connections: u32) -> PgPool {
+    let options = options
+        .clone()
+        .application_name("roster-queue")
+        .options([("plan_cache_mode", "force_generic_plan"), ("enable_seqscan", "off")]);
+    PgPoolOptions::new().max_connections(connections).test_before_acquire(false).connect_lazy_with(options)
 }
 
 #[async_trait]

@@ -7,14 +7,10 @@
 //! without a seat limit. Most of such a statement's cost is per statement, not per row
 //! (opening six tables and some twenty indexes, the commit and its WAL flush), so
 //! concurrent calls are gathered: one task takes whatever calls are waiting, up to
-//! [`MAX_BATCH`], and writes them in one statement, on connections of its own (one
-//! statement under way on each). No call waits for a timer: a batch leaves as soon as a
-//! connection is free, and holds what queued while the previous ones ran.
-//!
-//! Those connections plan the statement once (`plan_cache_mode = force_generic_plan`):
-//! PostgreSQL would otherwise plan it again at every execution, as a plan for the batch's
-//! exact array lengths always looks cheaper than the generic one, and that planning cost
-//! as much as the inserts.
+//! [`MAX_BATCH`], and writes them in one statement, on the queue connections
+//! ([`crate::queue_pool`]; one statement under way on each). No call waits for a timer: a
+//! batch leaves as soon as a connection is free, and holds what queued while the previous
+//! ones ran.
 //!
 //! A batch is all or nothing. When it fails (a taken email or username, a role deleted
 //! meanwhile, a deadlock with a change of two organizations), each of its calls is written
@@ -30,7 +26,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use roster_domain::error::StoreError;
 use roster_domain::ids::OrgId;
 use roster_domain::ports::NewUser;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row as _};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use uuid::Uuid;
@@ -43,25 +38,17 @@ use crate::users::bind_new_users;
 /// The most calls one statement writes.
 const MAX_BATCH: usize = 64;
 
-/// The most connections (and so statements under way) the writer has.
-const MAX_CONNECTIONS: u32 = 4;
-
-/// How many of `budget` connections a writer takes: a quarter, 1 to [`MAX_CONNECTIONS`].
-pub(crate) fn connections_of(budget: u32) -> u32 {
-    (budget / 4).clamp(1, MAX_CONNECTIONS)
-}
-
 /// The rows of a batch of new users, written only for the organizations (`$57`, advisory
 /// keys `$58`, in key order) still at the versions `$59` once share-locked and without a
 /// seat limit. Returns the ids of the users written.
 const INSERT_IF_UNCHANGED: &str = concat!(
     "WITH unchanged AS ( \
-    SELECT g.org FROM unnest($57::uuid[], $58::bigint[], $59::bigint[]) AS g(org, lock_key, version) \
+    SELECT array_agg(g.org) AS orgs FROM unnest($57::uuid[], $58::bigint[], $59::bigint[]) AS g(org, lock_key, version) \
     CROSS JOIN LATERAL roster_lock_organization(g.org, g.lock_key, false) o \
     WHERE o.version = g.version AND o.seat_limit IS NULL), ",
-    user_ctes!(" WHERE org_id IN (SELECT org FROM unchanged)"),
+    user_ctes!(" WHERE org_id = ANY ((SELECT orgs FROM unchanged)::uuid[])"),
     ", ",
-    append_ctes!(" WHERE org_id IN (SELECT org FROM unchanged)"),
+    append_ctes!(" WHERE org_id = ANY ((SELECT orgs FROM unchanged)::uuid[])"),
     " SELECT id FROM new_user"
 );
 
@@ -78,7 +65,7 @@ struct Pending {
 /// The batching writer of a [`crate::PostgresStorage`].
 #[derive(Debug)]
 pub(crate) struct NewUserWriter {
-    /// The writer's own connections (`application_name=roster-new-users`).
+    /// The queue connections.
     pool: PgPool,
     /// The queue of the batching task, started by the first call (on its runtime) and
     /// again if that runtime is gone.
@@ -91,16 +78,8 @@ pub(crate) struct NewUserWriter {
 struct WriterStopped;
 
 impl NewUserWriter {
-    /// A writer with `connections` connections made with `options`, opened when needed.
-    pub(crate) fn new(options: &PgConnectOptions, connections: u32) -> Self {
-        let options = options
-            .clone()
-            .application_name("roster-new-users")
-            .options([("plan_cache_mode", "force_generic_plan")]);
-        let pool = PgPoolOptions::new()
-            .max_connections(connections)
-            .test_before_acquire(false)
-            .connect_lazy_with(options);
+    /// A writer on `pool`, which runs at most as many statements at once as it has connections.
+    pub(crate) fn new(pool: PgPool) -> Self {
         Self { pool, queue: Mutex::new(None) }
     }
 

@@ -77,7 +77,7 @@ impl Outbox for PostgresStorage {
             .bind(now)
             .bind(until)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.queue)
             .await
             .map_err(store_error)?;
         let mut claimed = claimed.iter().map(rows::outbox_message).collect::<Result<Vec<_>, _>>()?;
@@ -106,7 +106,7 @@ impl Outbox for PostgresStorage {
             .bind(at)
             .bind(via)
             .bind(erase_mail)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.queue)
             .await
             .map_err(store_error)?;
         Ok(marked.into_iter().map(MessageId::from_uuid).collect())
@@ -125,7 +125,7 @@ impl Outbox for PostgresStorage {
             .bind(attempts)
             .bind(error)
             .bind(retry_at)
-            .execute(&self.pool)
+            .execute(&self.queue)
             .await
             .map_err(store_error)?;
         Ok(done.rows_affected() == 1)
