@@ -129,7 +129,8 @@ impl PostgresStorage {
     ///   `verify-ca` or `verify-full`: the pipelined connections are plain-text only) or
     ///   the pipelined connections cannot be opened where sqlx's could (a password sqlx
     ///   found in `~/.pgpass`, say), a quarter of the connections (at least 2) serve
-    ///   transactions, lists and the queue and the rest the hot reads, all through sqlx.
+    ///   transactions and lists, a quarter of that number (1 to 4) the queue, and the rest
+    ///   the hot reads, all through sqlx.
     ///
     /// Each connection caches its prepared statements.
     ///
@@ -160,11 +161,12 @@ impl PostgresStorage {
                 Err(e) => tracing::info!("{e}; the hot reads use sqlx"),
             }
         }
-        // A quarter of the connections serve transactions and new users, the rest the hot reads.
-        let budget = (max_connections / 4).max(2);
-        let queue = queue_connections(budget);
-        let pool = Self::sqlx_pool(options, budget - queue).await?;
-        Ok(Self::with_reads(pool, queue, max_connections.saturating_sub(budget).max(1)))
+        // A quarter of the connections (at least 2) serve transactions, a quarter of those
+        // the queue, the rest the hot reads.
+        let transactions = (max_connections / 4).max(2);
+        let queue = queue_connections(transactions);
+        let pool = Self::sqlx_pool(options, transactions).await?;
+        Ok(Self::with_reads(pool, queue, max_connections.saturating_sub(transactions + queue).max(1)))
     }
 
     async fn sqlx_pool(options: PgConnectOptions, max_connections: u32) -> Result<PgPool, StoreError> {
