@@ -8,9 +8,9 @@
 //! (opening six tables and some twenty indexes, the commit and its WAL flush), so
 //! concurrent calls are gathered: one task takes whatever calls are waiting, up to
 //! [`MAX_BATCH`], and writes them in one statement, on the queue connections
-//! ([`crate::queue_pool`]; one statement under way on each). No call waits for a timer: a
-//! batch leaves as soon as a connection is free, and holds what queued while the previous
-//! ones ran.
+//! ([`crate::queue_pool`]; one statement under way on each, one connection left to the mail
+//! worker). No call waits for a timer: a batch leaves as soon as a connection is free, and
+//! holds what queued while the previous ones ran.
 //!
 //! A batch is all or nothing. When it fails (a taken email or username, a role deleted
 //! meanwhile, a deadlock with a change of two organizations), each of its calls is written
@@ -104,7 +104,10 @@ impl NewUserWriter {
 fn spawn_batcher(pool: PgPool) -> mpsc::UnboundedSender<Pending> {
     let (sender, mut queue) = mpsc::unbounded_channel::<Pending>();
     tokio::spawn(async move {
-        let slots = Arc::new(Semaphore::new(pool.options().get_max_connections() as usize));
+        // One queue connection stays free for the mail worker, which must keep up with the
+        // emails of the users written here (it starved when batches held every connection).
+        let connections = pool.options().get_max_connections() as usize;
+        let slots = Arc::new(Semaphore::new(connections.saturating_sub(1).max(1)));
         let mut held_back = None;
         loop {
             let first = match held_back.take() {
