@@ -23,7 +23,7 @@ fn invited_user(org: &crate::fixtures::OrgFixture, email: &str, username: &str) 
 
 /// A new pending invitation of `user`, made at `made`, expiring a week later; its email
 /// and roles are the user's, as the reads report them (roles in ascending order).
-fn new_invitation(user: &User, made: DateTime<Utc>) -> Invitation {
+pub(crate) fn new_invitation(user: &User, made: DateTime<Utc>) -> Invitation {
     let mut role_ids = user.role_ids.clone();
     role_ids.sort();
     Invitation {

@@ -5,39 +5,23 @@ use std::collections::BTreeMap;
 
 use roster_domain::audit::{AuditEvent, AuditQuery};
 use roster_domain::error::{StoreError, Unique};
-use roster_domain::ids::{AuditEventId, InvitationId, MessageId};
-use roster_domain::invitation::{self, Invitation, InvitationStatus};
+use roster_domain::ids::{AuditEventId, MessageId};
 use roster_domain::organization::Organization;
 use roster_domain::outbox::{Mail, OutboxMessage};
 use roster_domain::ports::NewUser;
 use roster_domain::user::{User, UserStatus};
 
 use crate::fixtures::{
-    OrgFixture, Store, assert_same_user, create_org, custom_role, days, delete_org, insert_org, insert_users, new_org,
+    OrgFixture, Store, assert_same_user, create_org, custom_role, delete_org, insert_org, insert_users, new_org,
     new_user, now, update_org,
 };
+use crate::invitations::new_invitation;
 
 /// An invited user of `org` with its `user.created` event, its invitation and its email.
 fn invited(org: &OrgFixture, email: &str, username: &str) -> NewUser {
     let user = User { status: UserStatus::Invited, ..new_user(org, email, username, "Invitee") };
     let made = now();
-    let invitation = Invitation {
-        id: InvitationId::from_uuid(uuid::Uuid::now_v7()),
-        org_id: user.org_id,
-        user_id: user.id,
-        email: user.email.clone(),
-        role_ids: user.role_ids.clone(),
-        status: InvitationStatus::Pending,
-        digest: invitation::new_token().digest(),
-        invited_by: "api_key:ci".to_owned(),
-        login_url: None,
-        expires_at: made + days(7),
-        created_at: made,
-        updated_at: made,
-        accepted_at: None,
-        revoked_at: None,
-        version: 1,
-    };
+    let invitation = new_invitation(&user, made);
     let event = AuditEvent {
         id: AuditEventId::from_uuid(uuid::Uuid::now_v7()),
         org_id: user.org_id,

@@ -198,6 +198,9 @@ impl Roster {
             updated_at: now,
             version: 1,
         };
+        let rows_of = |user: &User, org: &Organization| {
+            self.new_user(principal, org, user, inviter.as_deref(), login_url.as_ref(), generated_password.as_ref())
+        };
         let mut attempt = 0;
         // Without a seat limit, a creation is usually one conditional write: it holds if
         // the organization read above is still current when the rows land (what a
@@ -209,14 +212,7 @@ impl Roster {
             if cmd.username.is_none() {
                 user.username = Username::derive_from(user.email.local_part(), None);
             }
-            let new = self.new_user(
-                principal,
-                &org,
-                &user,
-                inviter.as_deref(),
-                login_url.as_ref(),
-                generated_password.as_ref(),
-            );
+            let new = rows_of(&user, &org);
             match self.storage.insert_user_if_unchanged(org.version, &new).await.map_err(Error::from) {
                 Ok(true) => return Ok(self.created(new, &org, generated_password)),
                 // The organization changed (or a role went): the transaction reads it again.
@@ -254,14 +250,7 @@ impl Roster {
             if cmd.username.is_none() {
                 user.username = self.free_username(tx.as_mut(), org_id, user.email.local_part(), attempt).await?;
             }
-            let new = self.new_user(
-                principal,
-                &org,
-                &user,
-                inviter.as_deref(),
-                login_url.as_ref(),
-                generated_password.as_ref(),
-            );
+            let new = rows_of(&user, &org);
             // Storage may report a taken email or username at any write, up to the commit.
             let written: Result<(), Error> = async {
                 new.write(tx.as_mut()).await?;
