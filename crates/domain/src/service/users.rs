@@ -136,8 +136,11 @@ impl Roster {
 
     /// Creates a user: `active` with a given or generated password, else `invited`.
     /// Rules 1 (email unique), 2 (seat limit) and 4 (roles) hold under concurrency: the
-    /// seat count is taken under a lock on the organization row and email uniqueness is a
-    /// database constraint.
+    /// seat count is taken under an exclusive lock on the organization, email uniqueness is
+    /// a database constraint, and a creation in an organization without a seat limit
+    /// writes only if, under the shared lock, the organization is still as read
+    /// ([`crate::ports::Storage::insert_user_if_unchanged`]; otherwise it takes a
+    /// transaction that reads it again).
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Validation`], [`Error::EmailTaken`],

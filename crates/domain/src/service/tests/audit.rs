@@ -4,8 +4,8 @@
 use chrono::Duration;
 
 use super::support::{
-    Captured, Tenant, begins, declines_at_once, fake_hash, fake_hasher, invalid_field_names, now, roster, roster_with,
-    run, take, uuid,
+    Tenant, begins, declines_at_once, fake_hash, fake_hasher, invalid_field_names, now, roster, roster_with, run, take,
+    uuid,
 };
 use crate::audit::{AuditEvent, AuditQuery};
 use crate::error::{Error, StoreError, Unique};
@@ -14,18 +14,12 @@ use crate::mocks::{MockStorage, MockTransaction};
 use crate::page::PageSize;
 use crate::role::BuiltinRole;
 use crate::service::ListAuditInput;
-use crate::user::User;
 use crate::user_input::{CreateUserInput, UpdateUserInput};
 
 const PASSWORD: &str = "correct horse battery";
 
 fn ada() -> CreateUserInput {
     CreateUserInput { email: Some("ada@example.com".into()), name: Some("Ada".into()), ..Default::default() }
-}
-
-/// Storage of `tenant` on which a creation writes its user at once.
-fn storage_inserting(tenant: &Tenant) -> (MockStorage, Captured<User>) {
-    tenant.storage_creating()
 }
 
 fn no_secret_in(event: &AuditEvent, secrets: &[&str]) -> bool {
@@ -36,7 +30,7 @@ fn no_secret_in(event: &AuditEvent, secrets: &[&str]) -> bool {
 #[test]
 fn creating_a_user_records_one_event_with_the_request_id_and_actor_and_no_password() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let principal = tenant.key().with_request_id("req-42");
     let input = CreateUserInput { password: Some(PASSWORD.into()), ..ada() };
     run(roster_with(storage, fake_hasher(1)).create_user(&principal, tenant.id(), input)).unwrap();
@@ -59,7 +53,7 @@ fn creating_a_user_records_one_event_with_the_request_id_and_actor_and_no_passwo
 #[test]
 fn a_generated_password_is_not_recorded() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let login_url = Some("https://app.example.com/login".to_owned());
     let input = CreateUserInput { generate_password: true, login_url, ..ada() };
     let created = run(roster_with(storage, fake_hasher(1)).create_user(&tenant.key(), tenant.id(), input)).unwrap();
@@ -71,7 +65,7 @@ fn a_generated_password_is_not_recorded() {
 #[test]
 fn a_sessions_event_names_its_user_as_actor() {
     let tenant = Tenant::new("acme");
-    let (storage, _) = storage_inserting(&tenant);
+    let (storage, _) = tenant.storage_creating();
     let admin = tenant.session_as(BuiltinRole::Admin);
     run(roster(storage).create_user(&admin, tenant.id(), ada())).unwrap();
     assert_eq!(tenant.audit_events()[0].actor, format!("user:{}", admin.user_id().unwrap()));

@@ -40,11 +40,6 @@ fn inserting(mut tx: MockTransaction) -> (MockTransaction, Captured<User>) {
     (tx, inserted)
 }
 
-/// Storage of `tenant` on which a creation writes its user at once.
-fn storage_inserting(tenant: &Tenant) -> (MockStorage, Captured<User>) {
-    tenant.storage_creating()
-}
-
 /// Storage of `tenant` that declines the write at once (the organization changed since
 /// it was read) and then begins `tx`.
 fn storage_declining_then(tenant: &Tenant, tx: MockTransaction) -> MockStorage {
@@ -99,7 +94,7 @@ fn no_hashing() -> MockPasswordHasher {
 #[test]
 fn creating_a_user_with_a_password_makes_it_active_with_the_hash_of_that_password() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let mut hasher = MockPasswordHasher::new();
     hasher
         .expect_hash()
@@ -127,7 +122,7 @@ fn creating_a_user_with_a_password_makes_it_active_with_the_hash_of_that_passwor
 #[test]
 fn creating_a_user_with_a_generated_password_returns_a_password_that_verifies_against_the_stored_hash() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let mut hasher = MockPasswordHasher::new();
     hasher.expect_hash().times(1).returning(|p| Argon2id::owasp().hash_blocking(p.expose()));
     let login_url = Some("https://app.example.com/login".to_owned());
@@ -164,7 +159,7 @@ fn a_generated_password_without_any_login_url_creates_nothing() {
 #[test]
 fn creating_a_user_without_a_password_invites_it_with_no_hash_and_no_hashing() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let created = run(roster_with(storage, no_hashing()).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
     let user = take(&inserted);
     assert_eq!(user.status, UserStatus::Invited);
@@ -184,7 +179,7 @@ fn creating_a_user_without_a_password_invites_it_with_no_hash_and_no_hashing() {
 #[test]
 fn a_new_user_gets_a_username_from_the_email_and_a_name_from_first_and_last_name() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let input = CreateUserInput {
         email: Some("Ada.Lovelace@example.com".into()),
         first_name: Some("Ada".into()),
@@ -201,7 +196,7 @@ fn a_new_user_gets_a_username_from_the_email_and_a_name_from_first_and_last_name
 fn without_roles_a_new_user_gets_the_organizations_default_role() {
     let mut tenant = Tenant::new("acme");
     tenant.org.default_role_id = tenant.role("admin");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     run(roster(storage).create_user(&tenant.key(), tenant.id(), ada())).unwrap();
     assert_eq!(take(&inserted).role_ids, [tenant.role("admin")]);
 }
@@ -239,7 +234,7 @@ fn the_default_role_given_by_an_admin_is_checked_against_what_the_admin_holds() 
 #[test]
 fn role_ids_of_the_organization_are_assigned() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let mut wanted = vec![tenant.role("admin"), tenant.role("owner")];
     let input = CreateUserInput { role_ids: Some(wanted.iter().map(ToString::to_string).collect()), ..ada() };
     run(roster(storage).create_user(&tenant.key(), tenant.id(), input)).unwrap();
@@ -260,7 +255,7 @@ fn role_ids_of_another_organization_are_a_validation_error_and_nothing_is_insert
 #[test]
 fn the_legacy_role_key_is_resolved_to_the_organizations_role() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let input = CreateUserInput { role: Some("admin".into()), ..ada() };
     run(roster(storage).create_user(&tenant.key(), tenant.id(), input)).unwrap();
     assert_eq!(take(&inserted).role_ids, [tenant.role("admin")]);
@@ -547,7 +542,7 @@ fn creating_a_user_in_an_unknown_organization_is_not_found_before_hashing() {
 #[test]
 fn a_platform_key_creates_users_in_any_organization() {
     let tenant = Tenant::new("acme");
-    let (storage, inserted) = storage_inserting(&tenant);
+    let (storage, inserted) = tenant.storage_creating();
     let roster = roster_with(storage, fake_hasher(1));
     run(roster.create_user(&super::support::platform(), tenant.id(), with_password("correct horse battery"))).unwrap();
     assert_eq!(take(&inserted).org_id, tenant.id());
